@@ -1,0 +1,33 @@
+"""The `orchestrator` command line: a thin layer over the service functions."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator import __version__
+from orchestrator.cli.config import config
+from orchestrator.cli.db import db
+from orchestrator.cli.stack import stack
+from orchestrator.cli.users import users
+from orchestrator.cli.web import web
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="orchestrator")
+def cli() -> None:
+    """Control plane of a wholesale VoIP switch (Kamailio + rtpengine).
+
+    Settings come from ORCHESTRATOR_* environment variables and an optional TOML file
+    (ORCHESTRATOR_CONFIG); see docs/configuration.md.
+    """
+
+
+cli.add_command(stack)
+cli.add_command(web)
+cli.add_command(db)
+cli.add_command(config)
+cli.add_command(users)
+
+
+def main() -> None:
+    cli(prog_name="orchestrator")

@@ -1,0 +1,171 @@
+"""One settings object for the whole control plane.
+
+Values come, highest priority first, from keyword arguments, environment variables
+prefixed ``ORCHESTRATOR_`` (``ORCHESTRATOR_SIP_PORT=5070``), an optional TOML file
+(path in ``ORCHESTRATOR_CONFIG``, else ``orchestrator.toml`` in the project root if it
+exists), and the defaults below.  docs/configuration.md lists every field.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from ipaddress import ip_address, ip_network
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _toml_path() -> Path | None:
+    explicit = os.environ.get("ORCHESTRATOR_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"ORCHESTRATOR_CONFIG points to {path}, which is not a file")
+        return path
+    default = PROJECT_ROOT / "orchestrator.toml"
+    return default if default.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Ports, paths and memory of the local switch and the control plane."""
+
+    model_config = SettingsConfigDict(env_prefix="ORCHESTRATOR_", extra="forbid")
+
+    # Paths
+    var_dir: Path = Field(PROJECT_ROOT / "var", description="Runtime state: database, "
+                          "rendered configs, pid files, logs")
+    templates_dir: Path = Field(PROJECT_ROOT / "templates",
+                                description="Jinja2 templates of the data plane")
+    database_url: str = Field("", description="SQLAlchemy URL; default SQLite in var_dir")
+
+    # Kamailio
+    kamailio_binary: str = "kamailio"
+    sip_ip: str = Field("127.0.0.1", description="Address Kamailio listens on for SIP")
+    sip_port: int = Field(5060, ge=1, le=65535, description="SIP port, UDP and TCP")
+    rpc_port: int = Field(5071, ge=1, le=65535,
+                          description="Kamailio JSON-RPC (HTTP) port, loopback only")
+    kamailio_shm_mb: int = Field(256, ge=64, description="Kamailio shared memory (-m), MB")
+    kamailio_pkg_mb: int = Field(16, ge=8, description="Kamailio private memory (-M), MB")
+    kamailio_children: int = Field(4, ge=1, le=64, description="UDP/TCP worker processes")
+    kamailio_debug: int = Field(1, ge=-5, le=4, description="Kamailio log level")
+
+    # rtpengine
+    rtpengine_binary: str = "rtpengine"
+    rtpengine_ng_port: int = Field(2223, ge=1, le=65535,
+                                   description="rtpengine ng control port, loopback only")
+    media_ip: str = Field("127.0.0.1", description="Address rtpengine relays media on")
+    rtp_port_min: int = Field(30000, ge=1024, le=65535)
+    rtp_port_max: int = Field(40000, ge=1024, le=65535)
+    rtp_timeout: int = Field(60, ge=1, description="Seconds without RTP before a call is "
+                             "considered dead")
+    rtpengine_log_level: int = Field(5, ge=0, le=7)
+
+    # Web admin
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=1, le=65535)
+    secret_key: str = Field("", description="Flask session key; generated into var_dir "
+                            "when empty")
+
+    # Relay used until ingress routing exists (issue 2): a call from an allowed source
+    # goes to this destination with media anchored by rtpengine.
+    allowed_sources: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    test_destination: str = Field("127.0.0.1:5080", description="host:port of the test "
+                                  "destination")
+    anchor_media: bool = Field(True, description="Relay media through rtpengine (strict: "
+                               "no rtpengine, no call); false lets media flow directly")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _toml_path()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @field_validator("sip_ip", "media_ip", "web_host")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        ip_address(value)
+        return value
+
+    @field_validator("allowed_sources")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(ip_network(v, strict=False)) for v in value]
+
+    @field_validator("test_destination")
+    @classmethod
+    def _hostport(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:5080")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.rtp_port_min >= self.rtp_port_max:
+            raise ValueError("rtp_port_min must be below rtp_port_max")
+        ports = {"sip_port": self.sip_port, "rpc_port": self.rpc_port}
+        if len(set(ports.values())) != len(ports):
+            raise ValueError("sip_port and rpc_port must differ")
+        return self
+
+    # Derived paths -------------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        return self.var_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.var_dir / "etc"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'orchestrator.db'}"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}/RPC"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.var_dir, self.run_dir, self.log_dir, self.config_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def flask_secret(self) -> str:
+        """The configured secret key, or one generated once and kept in var_dir."""
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_dirs()
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A validated copy with some fields changed (tests pick free ports this way)."""
+        data = self.model_dump()
+        data.update(changes)
+        return Settings(**data)

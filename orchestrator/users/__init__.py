@@ -1,0 +1,1 @@
+"""Admin users of the control plane (web admin, API, CLI)."""
