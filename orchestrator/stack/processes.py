@@ -130,7 +130,8 @@ def _any_in_group(pgid: int) -> bool:
     return False
 
 
-def wait_until(check: Callable[[], object], timeout: float, what: str, process: ManagedProcess) -> None:
+def wait_until(check: Callable[[], object], timeout: float, what: str,
+               process: ManagedProcess) -> None:
     """Poll ``check()`` until true; fail early if the process died, with its log."""
     deadline = time.monotonic() + timeout
     last_error = ""
@@ -143,7 +144,7 @@ def wait_until(check: Callable[[], object], timeout: float, what: str, process: 
         try:
             if check():
                 return
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+        except Exception as exc:  # any failure means "not ready yet"
             last_error = str(exc)
         time.sleep(0.1)
     raise ProcessError(

@@ -1,0 +1,60 @@
+"""Rendered Kamailio configs are accepted by `kamailio -c`; broken ones are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.compile.configs import ConfigError, render_kamailio, write_configs
+from orchestrator.settings import Settings
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"anchor_media": False},
+        {"sip_port": 5080, "rpc_port": 5091, "kamailio_children": 1,
+         "allowed_sources": ["10.0.0.0/8", "192.0.2.1/32"], "test_destination": "10.1.1.1:5060"},
+    ],
+    ids=["defaults", "direct-media", "custom"],
+)
+def test_every_render_passes_kamailio_check(tmp_path: Path, overrides: dict[str, object]) -> None:
+    settings = Settings(var_dir=tmp_path, **overrides)  # type: ignore[arg-type]
+    out = write_configs(settings)  # runs kamailio -c
+    text = out.kamailio_cfg.read_text()
+    assert f"listen=udp:{settings.sip_ip}:{settings.sip_port}" in text
+    assert f"listen=tcp:127.0.0.1:{settings.rpc_port}" in text
+    assert f'$du = "sip:{settings.test_destination}"' in text
+    for net in settings.allowed_sources:
+        assert f'is_in_subnet("$si", "{net}")' in text
+    assert ("rtpengine_offer" in text) == settings.anchor_media
+    conf = out.rtpengine_conf.read_text()
+    assert f"listen-ng = 127.0.0.1:{settings.rtpengine_ng_port}" in conf
+    assert f"interface = {settings.media_ip}" in conf
+
+
+def test_render_is_deterministic(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    assert render_kamailio(settings) == render_kamailio(settings)
+
+
+def test_broken_template_is_refused_and_keeps_the_previous_config(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "kamailio").mkdir(parents=True)
+    (templates / "rtpengine").mkdir()
+    real = Path(__file__).resolve().parents[2] / "templates"
+    good = (real / "kamailio" / "kamailio.cfg.j2").read_text()
+    (templates / "kamailio" / "kamailio.cfg.j2").write_text(good)
+    (templates / "rtpengine" / "rtpengine.conf.j2").write_text(
+        (real / "rtpengine" / "rtpengine.conf.j2").read_text())
+    settings = Settings(var_dir=tmp_path / "var", templates_dir=templates)
+    first = write_configs(settings).kamailio_cfg.read_text()
+
+    (templates / "kamailio" / "kamailio.cfg.j2").write_text(
+        good.replace("route[RELAY] {", "route[RELAY] { this is not kamailio;"))
+    with pytest.raises(ConfigError, match="parse error"):
+        write_configs(settings)
+    assert (settings.config_dir / "kamailio.cfg").read_text() == first
+    assert not (settings.config_dir / "kamailio.cfg.new").exists()

@@ -1,0 +1,68 @@
+"""The web admin: a Flask application factory with one blueprint per area.
+
+Views stay thin: they call the service layer of ``orchestrator`` (the same functions
+the REST API and the CLI call) and render the result.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from orchestrator.settings import Settings
+from webui import account, auth, dashboard
+from webui.db import init_db
+from webui.security import SessionInterface, add_security_headers
+from webui.state import WebState
+
+SESSION_LIFETIME = timedelta(hours=8)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The web admin for these settings (read from the environment when omitted)."""
+    settings = settings if settings is not None else Settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.flask_secret(),
+        SESSION_COOKIE_NAME="orchestrator_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,  # True by itself on HTTPS, see SessionInterface
+        # A sign-in lasts SESSION_LIFETIME; the dashboard's polling does not extend it.
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        SESSION_REFRESH_EACH_REQUEST=False,
+        # A CSRF token is valid as long as its session (a sign-in page left open for
+        # an hour still works); it stays bound to the session.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.session_interface = SessionInterface()
+    app.jinja_env.autoescape = True  # for every template, whatever its extension
+    app.extensions["webui"] = WebState.from_settings(settings)
+    CSRFProtect(app)
+    init_db(app)
+    auth.init_app(app)
+    for blueprint in (auth.bp, account.bp, dashboard.bp):
+        app.register_blueprint(blueprint)
+    _register_error_pages(app)
+    app.after_request(add_security_headers)
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        detail = (f"{error.description} The form was not sent from this site's page, or "
+                  "the page is too old. Go back, reload the page and try again.")
+        return render_template("error.html", code=400, title="Form not accepted",
+                               detail=detail), 400
+
+    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+        if error.code is None or error.code < 400:
+            return error  # redirects and the like pass through
+        return render_template("error.html", code=error.code, title=error.name,
+                               detail=error.description), error.code
+
+    app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(HTTPException, http_error)
