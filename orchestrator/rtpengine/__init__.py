@@ -1,0 +1,1 @@
+"""rtpengine's ng control protocol (bencode over UDP)."""
