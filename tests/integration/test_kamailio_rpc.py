@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from orchestrator.compile.configs import write_configs
 from orchestrator.kamailio import (
@@ -128,3 +129,14 @@ def test_stopped_kamailio_raises_connection_error_within_the_timeout(
     assert time.monotonic() - start < 1.0 + 0.5
     assert settings.rpc_url in str(caught.value)
     assert caught.value.reason == "connection refused"
+
+
+def test_rpc_only_on_the_rpc_port(dataplane: Dataplane) -> None:
+    """JSON-RPC is refused on the SIP TCP port; unknown paths get 404, not a hang."""
+    s = dataplane.settings
+    body = {"jsonrpc": "2.0", "method": "core.version", "id": 1}
+    on_sip = requests.post(f"http://127.0.0.1:{s.sip_port}/RPC", json=body, timeout=3)
+    assert on_sip.status_code == 403
+    assert "kamailio" not in on_sip.text
+    other = requests.get(f"http://127.0.0.1:{s.rpc_port}/not-rpc", timeout=3)
+    assert other.status_code == 404

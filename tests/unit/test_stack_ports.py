@@ -1,0 +1,42 @@
+"""`stack up` names a busy port instead of failing inside a daemon's log."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from orchestrator.settings import Settings
+from orchestrator.stack.stack import StackError, check_ports
+from tests.support.ports import free_port
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(var_dir=tmp_path, sip_port=free_port(), rpc_port=free_port(),
+                    rtpengine_ng_port=free_port(), web_port=free_port())
+
+
+def test_free_ports_pass(tmp_path: Path) -> None:
+    check_ports(_settings(tmp_path))
+
+
+def test_busy_sip_port_is_named(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", settings.sip_port))
+        with pytest.raises(StackError) as info:
+            check_ports(settings)
+    message = str(info.value)
+    assert f"SIP (sip_port) UDP 127.0.0.1:{settings.sip_port}" in message
+    assert "web admin" not in message
+
+
+def test_busy_web_port_is_named(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", settings.web_port))
+        holder.listen()
+        with pytest.raises(StackError, match=rf"web admin \(web_port\) 127\.0\.0\.1:"
+                                              rf"{settings.web_port}"):
+            check_ports(settings)
