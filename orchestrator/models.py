@@ -1,8 +1,24 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
+from orchestrator.audit.models import AuditEntry
+from orchestrator.carriers.models import Carrier, CarrierPayment, Gateway
+from orchestrator.customers.models import Customer, CustomerIP, CustomerPayment, SipUser
 from orchestrator.db.base import Base
-from orchestrator.users.models import AdminUser
+from orchestrator.users.models import AdminUser, ApiToken, UserPreference
 
 metadata = Base.metadata
 
-__all__ = ["AdminUser", "metadata"]
+__all__ = [
+    "AdminUser",
+    "ApiToken",
+    "AuditEntry",
+    "Carrier",
+    "CarrierPayment",
+    "Customer",
+    "CustomerIP",
+    "CustomerPayment",
+    "Gateway",
+    "SipUser",
+    "UserPreference",
+    "metadata",
+]

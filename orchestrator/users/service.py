@@ -7,7 +7,8 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orchestrator.users.models import ROLES, AdminUser, utcnow
+from orchestrator.db.types import utcnow
+from orchestrator.users.models import ROLES, AdminUser
 from orchestrator.users.passwords import DUMMY_HASH, hash_password, verify_password
 
 MIN_PASSWORD_LENGTH = 10

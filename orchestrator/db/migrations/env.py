@@ -9,8 +9,7 @@ from orchestrator.models import metadata
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
 assert url, "sqlalchemy.url must be set"
-engine = make_engine(url)
-engine.pool = pool.NullPool(engine.pool._creator)
+engine = make_engine(url, poolclass=pool.NullPool)
 
 with engine.connect() as connection:
     context.configure(

@@ -1,0 +1,1 @@
+"""Carriers: who sells termination to the operator (PRODUCT.md §1 "Carrier")."""

@@ -1,0 +1,1 @@
+"""Customers: who buys termination from the operator (PRODUCT.md §1 "Customer")."""
