@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     web_port: int = Field(8080, ge=1, le=65535)
     secret_key: str = Field("", description="Flask session key; generated into var_dir "
                             "when empty")
+    encryption_key: str = Field("", description="Fernet key that encrypts secrets at rest "
+                                "(carrier portal passwords, SMTP/SMS credentials); "
+                                "generated into var_dir when empty")
+    sip_realm: str = Field("switch.local", min_length=1, max_length=128,
+                           pattern=r"^[A-Za-z0-9.-]+$",
+                           description="Digest realm of the switch; SIP user HA1 hashes "
+                           "are computed for it")
 
     # Relay used until ingress routing exists (issue 2): a call from an allowed source
     # goes to this destination with media anchored by rtpengine.
@@ -162,6 +169,23 @@ class Settings(BaseSettings):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def fernet_key(self) -> str:
+        """The configured encryption key, or one generated once and kept in var_dir.
+
+        Back it up with the database: encrypted secrets cannot be read without it.
+        """
+        if self.encryption_key:
+            return self.encryption_key
+        self.ensure_dirs()
+        path = self.var_dir / "encryption_key"
+        if not path.exists():
+            from cryptography.fernet import Fernet
+
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(Fernet.generate_key().decode())
         return path.read_text().strip()
 
     def with_overrides(self, **changes: Any) -> Settings:
