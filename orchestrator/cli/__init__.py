@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from orchestrator import __version__
+from orchestrator.cli.carriers import carriers
 from orchestrator.cli.config import config
+from orchestrator.cli.customers import customers
 from orchestrator.cli.db import db
 from orchestrator.cli.stack import stack
 from orchestrator.cli.users import users
@@ -27,6 +29,8 @@ cli.add_command(web)
 cli.add_command(db)
 cli.add_command(config)
 cli.add_command(users)
+cli.add_command(carriers)
+cli.add_command(customers)
 
 
 def main() -> None:
