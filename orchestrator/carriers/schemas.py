@@ -14,7 +14,6 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any, Self, cast
 
-from orchestrator.carriers.codes import COUNTRIES, CURRENCIES
 from orchestrator.carriers.validation import (
     Fields,
     email_error,
@@ -22,6 +21,7 @@ from orchestrator.carriers.validation import (
     normalise_host,
     url_error,
 )
+from orchestrator.codes import COUNTRIES, CURRENCIES
 from orchestrator.db.types import PAYMENT_STATUSES, STATUSES
 from orchestrator.errors import ValidationFailed
 

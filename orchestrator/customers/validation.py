@@ -15,7 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
-from orchestrator.customers.codes import COUNTRIES, CURRENCIES
+from orchestrator.codes import COUNTRIES, CURRENCIES
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import ValidationFailed
 

@@ -1,4 +1,4 @@
-"""ISO code lists shipped with the code (switches run on closed networks: no lookups).
+"""ISO code lists shared by customers and carriers (no network needed).
 
 CURRENCIES: ISO 4217 codes of currencies in circulation (list of 2025, plus ANG, SLL
 and ZWL, still met on invoices while their successors XCG, SLE, ZWG take over), without the
