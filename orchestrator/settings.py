@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     sip_port: int = Field(5060, ge=1, le=65535, description="SIP port, UDP and TCP")
     rpc_port: int = Field(5071, ge=1, le=65535,
                           description="Kamailio JSON-RPC (HTTP) port, loopback only")
-    kamailio_shm_mb: int = Field(256, ge=64, description="Kamailio shared memory (-m), MB")
+    kamailio_shm_mb: int = Field(1024, ge=64, description="Kamailio shared memory (-m), MB")
     kamailio_pkg_mb: int = Field(16, ge=8, description="Kamailio private memory (-M), MB")
     kamailio_children: int = Field(4, ge=1, le=64, description="UDP/TCP worker processes")
     kamailio_debug: int = Field(1, ge=-5, le=4, description="Kamailio log level")
