@@ -1,19 +1,25 @@
-"""The web admin: a Flask application factory with one blueprint per area.
+"""The web admin and the REST API: one APIFlask application, one process.
 
 Views stay thin: they call the service layer of ``orchestrator`` (the same functions
-the REST API and the CLI call) and render the result.
+the REST API and the CLI call) and render the result. The API lives under /api/v1
+(orchestrator.api); the web blueprints are plain Flask blueprints and stay out of
+the OpenAPI document.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, render_template
+from apiflask import APIFlask
+from flask import Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from orchestrator import __version__, secrets
+from orchestrator.api import errors as api_errors
+from orchestrator.errors import ServiceError
 from orchestrator.settings import Settings
-from webui import account, auth, dashboard
+from webui import account, auth, customers, dashboard
 from webui.db import init_db
 from webui.security import SessionInterface, add_security_headers
 from webui.state import WebState
@@ -21,10 +27,13 @@ from webui.state import WebState
 SESSION_LIFETIME = timedelta(hours=8)
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """The web admin for these settings (read from the environment when omitted)."""
+def create_app(settings: Settings | None = None) -> APIFlask:
+    """The web admin and API for these settings (read from the environment when omitted)."""
+    from orchestrator.api.app import init_api
+
     settings = settings if settings is not None else Settings()
-    app = Flask(__name__)
+    app = APIFlask(__name__, title="orchestrator", version=__version__,
+                   spec_path="/api/v1/openapi.json", docs_path=None, json_errors=False)
     app.config.update(
         SECRET_KEY=settings.flask_secret(),
         SESSION_COOKIE_NAME="orchestrator_session",
@@ -41,28 +50,40 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.session_interface = SessionInterface()
     app.jinja_env.autoescape = True  # for every template, whatever its extension
     app.extensions["webui"] = WebState.from_settings(settings)
-    CSRFProtect(app)
+    secrets.configure(settings)  # secrets at rest use this app's key, not the env's
+    csrf = CSRFProtect(app)
     init_db(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, account.bp, dashboard.bp):
+    for blueprint in (auth.bp, account.bp, dashboard.bp, customers.bp):
         app.register_blueprint(blueprint)
+    init_api(app, csrf)
     _register_error_pages(app)
     app.after_request(add_security_headers)
     return app
 
 
-def _register_error_pages(app: Flask) -> None:
+def _register_error_pages(app: APIFlask) -> None:
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
         detail = (f"{error.description} The form was not sent from this site's page, or "
                   "the page is too old. Go back, reload the page and try again.")
         return render_template("error.html", code=400, title="Form not accepted",
                                detail=detail), 400
 
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException | Response:
         if error.code is None or error.code < 400:
             return error  # redirects and the like pass through
+        if api_errors.is_api_request():
+            return api_errors.werkzeug_error(error)
         return render_template("error.html", code=error.code, title=error.name,
                                detail=error.description), error.code
 
+    def service_error(error: ServiceError) -> tuple[str, int] | Response:
+        response = api_errors.service_error(error)  # rolls the request's work back
+        if api_errors.is_api_request():
+            return response
+        return render_template("error.html", code=response.status_code, title="Refused",
+                               detail=str(error)), response.status_code
+
     app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(ServiceError, service_error)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from orchestrator.actor import Actor
+from orchestrator.errors import ServiceError
 from orchestrator.users.passwords import verify_password
-from orchestrator.users.service import UserError, set_password
+from orchestrator.users.service import set_password
 from webui.auth import current_user, login_required, sign_in
 from webui.db import db
 
@@ -33,8 +35,9 @@ def password() -> ResponseReturnValue:
         error = "The new password must differ from the current one."
     else:
         try:
-            set_password(db(), user.username, new)
-        except UserError as exc:
+            set_password(db(), user.username, new,
+                         actor=Actor(user.id, user.username, user.role))
+        except ServiceError as exc:
             reason = str(exc)
             error = (f"The new password {reason.removeprefix('password: ')}."
                      if reason.startswith("password: ") else reason)

@@ -45,6 +45,8 @@ def up(detach: bool) -> None:
     click.echo(f"SIP        {settings.sip_ip}:{settings.sip_port} (UDP and TCP)")
     click.echo(f"JSON-RPC   {settings.rpc_url}")
     click.echo(f"web admin  http://{settings.web_host}:{settings.web_port}/")
+    click.echo(f"REST API   http://{settings.web_host}:{settings.web_port}/api/v1 "
+               "(docs at /api/v1/docs)")
     if detach:
         click.echo("running in the background: `orchestrator stack down` stops it")
         return

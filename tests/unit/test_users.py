@@ -67,3 +67,27 @@ def test_initial_admin_created_once_and_must_change_password(session: Session) -
     service.set_password(session, "admin", "a brand new password")
     assert not admin.must_change_password
     assert service.authenticate(session, "admin", password) is None
+
+
+def test_changes_are_audited_and_last_admin_protected(session: Session) -> None:
+    from orchestrator.actor import Actor
+    from orchestrator.audit.models import AuditEntry
+    from orchestrator.errors import Conflict, PermissionDenied
+
+    admin = service.create_user(session, "root", "long enough pw", "admin")
+    viewer = service.create_user(session, "vic", "long enough pw", "viewer")
+    actor = Actor(admin.id, admin.username, admin.role)
+    with pytest.raises(Conflict):
+        service.update_user(session, admin.id, actor=actor, active=False)
+    with pytest.raises(Conflict):
+        service.delete_user(session, admin.id, actor=actor)
+    with pytest.raises(PermissionDenied):
+        service.delete_user(session, admin.id, actor=Actor(viewer.id, "vic", "viewer"))
+    service.update_user(session, viewer.id, actor=actor, role="operator")
+    service.delete_user(session, viewer.id, actor=actor)
+    actions = [(e.action, e.username, e.object_id)
+               for e in session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert actions == [("create", "system", admin.id), ("create", "system", viewer.id),
+                       ("update", "root", viewer.id), ("delete", "root", viewer.id)]
+    page = service.list_users(session, service.ListQuery(q="ROO"))
+    assert [u.username for u in page.items] == ["root"] and page.total == 1

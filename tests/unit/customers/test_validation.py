@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orchestrator.customers import service
 from orchestrator.codes import COUNTRIES, CURRENCIES
+from orchestrator.customers import service
 from orchestrator.customers.models import Customer
 from orchestrator.errors import ValidationFailed
 from tests.unit.customers.conftest import OPERATOR

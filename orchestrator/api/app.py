@@ -1,0 +1,29 @@
+"""Plug the API into the web admin's APIFlask app (one process serves both)."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint, APIFlask
+from flask_wtf.csrf import CSRFProtect
+
+from orchestrator.api import audit, docs, errors, tokens, users
+from orchestrator.api.auth import SECURITY_SCHEMES
+
+# Each resource module has its own blueprint; add new ones here.
+RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp)
+
+DESCRIPTION = """REST API of the orchestrator control plane.
+
+Get a token with `POST /api/v1/tokens`, then send `Authorization: Bearer <token>`.
+Errors are `{"message": ..., "errors": {field: [messages]}}`; money is a decimal
+string. See docs/api.md in the project for the whole guide."""
+
+
+def init_api(app: APIFlask, csrf: CSRFProtect) -> None:
+    app.config.update(SECURITY_SCHEMES=SECURITY_SCHEMES, DESCRIPTION=DESCRIPTION,
+                      AUTO_SERVERS=False, OPENAPI_VERSION="3.0.3")
+    errors.register(app)
+    for bp in RESOURCES:
+        csrf.exempt(bp)  # bearer tokens only, never cookies: no CSRF to defend against
+        app.register_blueprint(bp)
+    csrf.exempt(docs.bp)
+    app.register_blueprint(docs.bp)
