@@ -5,11 +5,12 @@ from __future__ import annotations
 from apiflask import APIBlueprint, APIFlask
 from flask_wtf.csrf import CSRFProtect
 
-from orchestrator.api import audit, docs, errors, tokens, users
+from orchestrator.api import audit, carriers, carriers_children, docs, errors, tokens, users
 from orchestrator.api.auth import SECURITY_SCHEMES
 
 # Each resource module has its own blueprint; add new ones here.
-RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp)
+RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_children.bp,
+                                        carriers.bp)
 
 DESCRIPTION = """REST API of the orchestrator control plane.
 
