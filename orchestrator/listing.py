@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from orchestrator.errors import ValidationFailed
@@ -35,11 +35,36 @@ class Page(Generic[T]):
         return max(1, -(-self.total // self.per_page))
 
 
+def like_pattern(text: str) -> str:
+    """``%text%`` for LIKE with ``\\`` as the escape character: % and _ match themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _sort_expression(column: Any, searching: bool) -> Any:
+    """With a search term, sort the matches instead of walking an index of every row.
+
+    A text column with an index (a unique name) tempts the planner into reading the
+    whole table in index order to skip the sort; for a selective search that is a
+    random read of every row. ``column || ''`` hides the index, so the engine scans
+    once and sorts only what matched.
+    """
+    if searching and isinstance(getattr(column, "type", None), String):
+        return column.concat(literal(""))
+    return column
+
+
 def paginate(session: Session, stmt: Select[T], query: ListQuery,
              search: Sequence[InstrumentedAttribute[Any]],
              sortable: dict[str, InstrumentedAttribute[Any]],
-             default_sort: str = "id") -> Page[T]:
-    """Apply q (case-insensitive substring over search), sort, and the page window."""
+             default_sort: str = "id", *,
+             search_text: InstrumentedAttribute[str] | None = None) -> Page[T]:
+    """Apply q (case-insensitive substring over search), sort, and the page window.
+
+    ``search_text``: one pre-lowered column holding all searched fields (see
+    ``orchestrator.db.types.Searchable``); used instead of ``search`` when given.
+    """
+    searching = bool(query.q.strip()) and (search_text is not None or bool(search))
     errors: dict[str, list[str]] = {}
     if query.page < 1:
         errors["page"] = ["must be 1 or more"]
@@ -52,12 +77,17 @@ def paginate(session: Session, stmt: Select[T], query: ListQuery,
         if column is None:
             errors["sort"] = [f"unknown field {name!r}; one of: {', '.join(sorted(sortable))}"]
             continue
-        order.append(column.desc() if key.strip().startswith("-") else column.asc())
+        expr = _sort_expression(column, searching)
+        order.append(expr.desc() if key.strip().startswith("-") else expr.asc())
     if errors:
         raise ValidationFailed(errors)
-    if query.q.strip() and search:
-        pattern = f"%{query.q.strip().lower()}%"
-        stmt = stmt.where(or_(*(func.lower(col).like(pattern) for col in search)))
+    if searching:
+        pattern = like_pattern(query.q.strip().lower())
+        if search_text is not None:
+            stmt = stmt.where(search_text.like(pattern, escape="\\"))
+        else:
+            stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\")
+                                    for col in search)))
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     id_column = sortable.get("id")
     if id_column is not None:

@@ -4,6 +4,16 @@ from orchestrator.audit.models import AuditEntry
 from orchestrator.carriers.models import Carrier, CarrierPayment, Gateway
 from orchestrator.customers.models import Customer, CustomerIP, CustomerPayment, SipUser
 from orchestrator.db.base import Base
+from orchestrator.jobs.models import Job
+from orchestrator.ratecards.models import (
+    CustomerCard,
+    CustomerCardParent,
+    ExchangeRate,
+    ProfitRule,
+    ProviderCard,
+    Rate,
+    RateRevision,
+)
 from orchestrator.users.models import AdminUser, ApiToken, UserPreference
 
 metadata = Base.metadata
@@ -15,9 +25,17 @@ __all__ = [
     "Carrier",
     "CarrierPayment",
     "Customer",
+    "CustomerCard",
+    "CustomerCardParent",
     "CustomerIP",
     "CustomerPayment",
+    "ExchangeRate",
     "Gateway",
+    "Job",
+    "ProfitRule",
+    "ProviderCard",
+    "Rate",
+    "RateRevision",
     "SipUser",
     "UserPreference",
     "metadata",

@@ -6,11 +6,12 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orchestrator.db.base import Base
-from orchestrator.db.types import PartyFields, PaymentFields, Timestamps
+from orchestrator.db.types import PartyFields, PaymentFields, Searchable, Timestamps
 
 
-class Carrier(PartyFields, Timestamps, Base):
+class Carrier(PartyFields, Searchable, Timestamps, Base):
     __tablename__ = "carriers"
+    SEARCH_FIELDS = ("name", "website", "portal_url", "city")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     portal_url: Mapped[str] = mapped_column(String(255), default="")

@@ -153,7 +153,7 @@ def list_carriers(session: Session, actor: Actor, query: ListQuery,
     if status:
         stmt = stmt.where(Carrier.status == status)
     return paginate(session, stmt, query, search=SEARCH_FIELDS, sortable=SORTABLE,
-                    default_sort="name")
+                    default_sort="name", search_text=Carrier.search_text)
 
 
 GATEWAY_DEFAULTS: dict[str, Any] = {"port": 5060, "transport": "udp", "weight": 1,

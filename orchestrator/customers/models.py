@@ -9,11 +9,20 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orchestrator.db.base import Base
-from orchestrator.db.types import Money, PartyFields, PaymentFields, Percent, Timestamps, utcnow
+from orchestrator.db.types import (
+    Money,
+    PartyFields,
+    PaymentFields,
+    Percent,
+    Searchable,
+    Timestamps,
+    utcnow,
+)
 
 
-class Customer(PartyFields, Timestamps, Base):
+class Customer(PartyFields, Searchable, Timestamps, Base):
     __tablename__ = "customers"
+    SEARCH_FIELDS = ("name", "email", "website", "city")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tax_percent: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))

@@ -1,0 +1,1 @@
+"""Background jobs: huey runs them, the ``jobs`` table reports them."""
