@@ -19,7 +19,7 @@ from orchestrator import __version__, secrets
 from orchestrator.api import errors as api_errors
 from orchestrator.errors import ServiceError
 from orchestrator.settings import Settings
-from webui import account, auth, carriers, customers, dashboard
+from webui import account, audit, auth, carriers, customers, dashboard, users
 from webui.db import init_db
 from webui.security import SessionInterface, add_security_headers
 from webui.state import WebState
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     csrf = CSRFProtect(app)
     init_db(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, account.bp, dashboard.bp, customers.bp, carriers.bp):
+    for blueprint in (auth.bp, account.bp, dashboard.bp, customers.bp, carriers.bp,
+                      users.bp, audit.bp):
         app.register_blueprint(blueprint)
     init_api(app, csrf)
     _register_error_pages(app)

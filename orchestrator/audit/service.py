@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.actor import Actor
 from orchestrator.audit.models import AuditEntry
+from orchestrator.errors import NotFound
 from orchestrator.listing import ListQuery, Page, paginate
 
 MASK = "********"
@@ -56,10 +57,12 @@ def record(session: Session, actor: Actor, action: str, object_type: str,
 
 def search(session: Session, query: ListQuery, *, object_type: str | None = None,
            username: str | None = None, since: datetime | None = None,
-           until: datetime | None = None) -> Page[AuditEntry]:
+           until: datetime | None = None, action: str | None = None) -> Page[AuditEntry]:
     stmt = select(AuditEntry)
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
     if username:
         stmt = stmt.where(AuditEntry.username == username)
     if since:
@@ -71,3 +74,18 @@ def search(session: Session, query: ListQuery, *, object_type: str | None = None
                     sortable={"id": AuditEntry.id, "at": AuditEntry.at,
                               "username": AuditEntry.username},
                     default_sort="-at")
+
+
+def get_entry(session: Session, entry_id: int) -> AuditEntry:
+    entry = session.get(AuditEntry, entry_id) if 0 < entry_id <= 2**63 - 1 else None
+    if entry is None:
+        raise NotFound("audit entry", entry_id)
+    return entry
+
+
+def known_values(session: Session) -> dict[str, list[str]]:
+    """The object types, actions and usernames present in the log (for filter choices)."""
+    return {name: sorted(v for v in session.scalars(select(column).distinct()) if v)
+            for name, column in (("object_type", AuditEntry.object_type),
+                                 ("action", AuditEntry.action),
+                                 ("username", AuditEntry.username))}
