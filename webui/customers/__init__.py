@@ -1,10 +1,11 @@
-"""Customer pages of the web admin: list, add/edit/delete, and the detail tabs.
+"""Customer pages of the web admin: list, add/edit/delete, the detail tabs and the CSV
+import wizard.
 
 Every view calls the customers service layer (orchestrator/customers/), the same
 functions the REST API and the CLI call.
 """
 
-from webui.customers import detail, forms, listing
+from webui.customers import detail, forms, importer, listing
 from webui.customers.common import bp
 
-__all__ = ["bp", "detail", "forms", "listing"]
+__all__ = ["bp", "detail", "forms", "importer", "listing"]

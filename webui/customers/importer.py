@@ -1,0 +1,526 @@
+"""Bulk import of customers from a CSV file: upload, columns, preview, import.
+
+The wizard is a face on ``orchestrator.customers.csv_import`` (the service the CLI's
+``orchestrator customers import`` calls): the service reads the file, checks the
+mapping and every row, and creates all rows or none, with the audit entries.
+
+The uploaded file stays on the server between the steps, in
+``<var_dir>/imports/<token>.csv`` next to ``<token>.json`` (who uploaded it, the
+options and the chosen columns). Only the random token is kept in the session
+cookie. A finished or cancelled import removes its files at once; any wizard request
+removes files older than an hour.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from orchestrator.customers import csv_import
+from orchestrator.customers.validation import CUSTOMER_FIELDS, clean_customer
+from orchestrator.errors import ValidationFailed
+from webui.auth import login_required
+from webui.customers.common import bp, require_write
+from webui.db import db
+from webui.state import web_state
+
+MAX_BYTES = 10 * 1024 * 1024
+KEEP_SECONDS = 3600
+SAMPLE_ROWS = 3
+PREVIEW_ROWS = 10
+SESSION_KEY = "customer_import"
+# The fields csv_import requires (name always from a column; currency from a column
+# or one value for every row).
+REQUIRED = ("name", "currency")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+FIELD_LABELS: dict[str, str] = {
+    "name": "Name",
+    "status": "Status",
+    "currency": "Currency",
+    "tax_percent": "Tax %",
+    "debit_limit": "Debit limit",
+    "channels": "Channels",
+    "cps": "CPS",
+    "paypal_email": "PayPal email",
+    "website": "Website",
+    "portal_access": "Portal access",
+    "address_lines": "Address lines",
+    "city": "City",
+    "postcode": "Postcode",
+    "country": "Country",
+    "email": "Email",
+    "mobile": "Mobile",
+    "email_verified": "Email verified",
+    "mobile_verified": "Mobile verified",
+    "verification_required": "Verification required",
+}
+assert set(FIELD_LABELS) == set(CUSTOMER_FIELDS), "a customer field has no label"
+
+# Header names that mean a field although they are not its name or label; compared
+# after normalise().
+SYNONYMS: dict[str, str] = {
+    "customer": "name", "customername": "name", "company": "name",
+    "companyname": "name", "account": "name", "accountname": "name",
+    "ccy": "currency", "curr": "currency",
+    "tax": "tax_percent", "taxrate": "tax_percent", "vat": "tax_percent",
+    "vat%": "tax_percent", "vatpercent": "tax_percent",
+    "creditlimit": "debit_limit",
+    "maxchannels": "channels", "channellimit": "channels", "lines": "channels",
+    "callspersecond": "cps", "maxcps": "cps",
+    "mail": "email", "emailaddress": "email", "e-mail": "email",
+    "phone": "mobile", "phonenumber": "mobile", "mobilephone": "mobile",
+    "mobilenumber": "mobile", "cell": "mobile", "telephone": "mobile",
+    "paypal": "paypal_email", "paypalaccount": "paypal_email",
+    "url": "website", "web": "website", "homepage": "website", "site": "website",
+    "portal": "portal_access",
+    "address": "address_lines", "addressline": "address_lines", "street": "address_lines",
+    "town": "city",
+    "zip": "postcode", "zipcode": "postcode", "postalcode": "postcode",
+    "countrycode": "country",
+}
+
+EXAMPLE_ROW: dict[str, str] = {
+    "name": "Example Telecom Ltd", "status": "active", "currency": "USD",
+    "tax_percent": "20", "debit_limit": "0", "channels": "30", "cps": "5",
+    "paypal_email": "billing@example.com", "website": "https://example.com",
+    "portal_access": "no", "address_lines": "1 Example Street", "city": "London",
+    "postcode": "EC1A 1AA", "country": "GB", "email": "noc@example.com",
+    "mobile": "+447700900123", "email_verified": "no", "mobile_verified": "no",
+    "verification_required": "no",
+}
+
+
+def normalise(header: str) -> str:
+    """A header name compared ignoring case, spaces, underscores, dots and dashes."""
+    return re.sub(r"[\s_.\-]+", "", header.lower())
+
+
+_KNOWN: dict[str, str] = (
+    {normalise(s): f for s, f in SYNONYMS.items()}
+    | {normalise(label): f for f, label in FIELD_LABELS.items()}
+    | {normalise(f): f for f in CUSTOMER_FIELDS}
+)
+
+
+def guess_mapping(columns: list[str]) -> dict[str, str]:
+    """column -> field for the header names that name a field; each field at most once."""
+    mapping: dict[str, str] = {}
+    for column in columns:
+        target = _KNOWN.get(normalise(column)) if column else None
+        if target is not None and target not in mapping.values():
+            mapping[column] = target
+    return mapping
+
+
+def check_content(content: bytes) -> tuple[str, str | None]:
+    """(encoding the service will read it in, a problem that stops the import or None)."""
+    if not content.strip():
+        return "", "The file is empty."
+    if content.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return "", ("This is a spreadsheet workbook (Excel or similar), not a CSV file: "
+                    "save it as \u201cCSV UTF-8\u201d and upload that file.")
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "", ("The file is UTF-16 text, which cannot be read: save it as "
+                    "\u201cCSV UTF-8\u201d and upload it again.")
+    if b"\x00" in content:
+        line = content[:content.index(b"\x00")].count(b"\n") + 1
+        return "", (f"The file contains NUL bytes (first on line {line}): it is not a "
+                    "text CSV file. Save it as \u201cCSV UTF-8\u201d and upload it again.")
+    try:
+        content.decode("utf-8-sig")
+        return "UTF-8", None
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        content.decode("cp1252")
+        return "Windows-1252", None
+    except UnicodeDecodeError as exc:
+        line = content[:exc.start].count(b"\n") + 1
+        byte = content[exc.start]
+        first = content[:utf8_error.start].count(b"\n") + 1
+        return "", (f"The file is neither UTF-8 nor Windows-1252 text: byte 0x{byte:02X} on "
+                    f"line {line} cannot be read (the first non-UTF-8 byte is on line "
+                    f"{first}). Save it as \u201cCSV UTF-8\u201d and upload it again.")
+
+
+# -- the uploaded file between the steps ------------------------------------------------
+
+
+@dataclass
+class Upload:
+    token: str
+    user_id: int
+    filename: str
+    size: int
+    header: bool
+    encoding: str
+    created: float
+    mapping: dict[str, str] | None = None  # column -> field, once chosen
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def header_row(self) -> int | None:
+        return 1 if self.header else None
+
+
+def _dir() -> Path:
+    path = web_state().settings.var_dir / "imports"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _sweep() -> None:
+    """Remove uploads older than KEEP_SECONDS (whoever left them)."""
+    limit = time.time() - KEEP_SECONDS
+    for path in _dir().iterdir():
+        try:
+            if path.suffix in (".csv", ".json", ".tmp") and path.stat().st_mtime < limit:
+                path.unlink()
+        except FileNotFoundError:
+            continue  # another request removed it first
+
+
+def _write_meta(upload: Upload) -> None:
+    target = _dir() / f"{upload.token}.json"
+    temp = target.with_suffix(".tmp")
+    temp.write_text(json.dumps(asdict(upload)), encoding="utf-8")
+    os.replace(temp, target)
+
+
+def _discard(token: str | None) -> None:
+    if token and TOKEN.match(token):
+        for suffix in (".csv", ".json"):
+            (_dir() / f"{token}{suffix}").unlink(missing_ok=True)
+
+
+def _load(user_id: int | None) -> tuple[Upload, bytes] | None:
+    """This session's upload, if it still exists, is recent and belongs to this user."""
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not TOKEN.match(token):
+        return None
+    folder = _dir()
+    try:
+        upload = Upload(**json.loads((folder / f"{token}.json").read_text(encoding="utf-8")))
+        content = (folder / f"{token}.csv").read_bytes()
+    except (OSError, ValueError, TypeError):
+        return None
+    if upload.user_id != user_id:
+        return None
+    if upload.created < time.time() - KEEP_SECONDS:
+        _discard(token)
+        return None
+    return upload, content
+
+
+def _gone() -> ResponseReturnValue:
+    session.pop(SESSION_KEY, None)
+    flash("The uploaded file is no longer available (uploads are kept for an hour): "
+          "upload it again.", "error")
+    return redirect(url_for("customers.import_upload"))
+
+
+# -- step 1: upload ------------------------------------------------------------------
+
+
+def _upload_page(errors: list[str], header: bool, status: int = 200) -> ResponseReturnValue:
+    page = render_template("customers/import_upload.html", errors=errors, header=header,
+                           max_bytes=MAX_BYTES, max_mb=MAX_BYTES // (1024 * 1024),
+                           max_rows=csv_import.MAX_ROWS, labels=FIELD_LABELS,
+                           required=REQUIRED)
+    return page, status
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    return f"{n / 1024:.0f} kB" if n >= 1024 else f"{n} bytes"
+
+
+@bp.route("/customers/import", methods=["GET", "POST"])
+@login_required
+def import_upload() -> ResponseReturnValue:
+    who = require_write()
+    _sweep()
+    if request.method == "GET":
+        return _upload_page([], header=True)
+    header = "header" in request.form
+    too_big = (f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB, the most that can "
+               "be imported at once: split it into smaller files.")
+    if request.content_length and request.content_length > MAX_BYTES + 64 * 1024:
+        return _upload_page([f"The upload is {_size(request.content_length)}. {too_big}"],
+                            header, 413)
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        return _upload_page(["Choose a CSV file to upload."], header, 422)
+    content = sent.stream.read(MAX_BYTES + 1)
+    if len(content) > MAX_BYTES:
+        return _upload_page([too_big], header, 413)
+    encoding, problem = check_content(content)
+    if problem:
+        return _upload_page([problem], header, 422)
+    try:
+        table = csv_import.read_csv(content, header_row=1 if header else None)
+    except ValidationFailed as exc:
+        return _upload_page([f"{where}: {message}" for where, messages in exc.errors.items()
+                             for message in messages], header, 422)
+    if not table.rows:
+        return _upload_page(["The file has no data rows"
+                             + (" under its header row." if header else ".")], header, 422)
+    _discard(session.get(SESSION_KEY))
+    token = secrets.token_urlsafe(24)
+    (_dir() / f"{token}.csv").write_bytes(content)
+    _write_meta(Upload(token=token, user_id=who.user_id or 0,
+                       filename=Path(sent.filename).name[:200], size=len(content),
+                       header=header, encoding=encoding, created=time.time()))
+    session[SESSION_KEY] = token
+    return redirect(url_for("customers.import_mapping"))
+
+
+# -- step 2: columns -----------------------------------------------------------------
+
+
+@dataclass
+class ColumnView:
+    index: int
+    name: str  # as the service names it: header text, or "1", "2", ... without header
+    title: str  # as shown
+    samples: list[str]
+    mappable: bool
+
+
+def _columns(table: csv_import.CsvTable, header: bool) -> list[ColumnView]:
+    first = table.rows[:SAMPLE_ROWS]
+    views = []
+    for index, name in enumerate(table.columns):
+        samples = [cells[index].strip() for _, cells in first if index < len(cells)]
+        untitled = f"(column {index + 1} has no name)"
+        title = (name or untitled) if header else f"Column {name}"
+        views.append(ColumnView(index, name, title, samples, mappable=bool(name)))
+    return views
+
+
+def mapping_problems(columns: list[ColumnView], mapping: dict[str, str],
+                     defaults: dict[str, str]) -> tuple[list[str], dict[str, list[str]]]:
+    """(messages for the whole mapping, messages per input) of a chosen mapping.
+
+    Inputs are ``map-<column index>`` and ``default-<field>``. The whole-mapping
+    messages are the service's own check (csv_import.validate_rows on no rows).
+    """
+    inline: dict[str, list[str]] = {}
+    by_field: dict[str, list[ColumnView]] = {}
+    for column in columns:
+        if column.name in mapping:
+            by_field.setdefault(mapping[column.name], []).append(column)
+    for target, chosen in by_field.items():
+        if len(chosen) > 1:
+            for column in chosen:
+                others = ", ".join(c.title for c in chosen if c is not column)
+                inline.setdefault(f"map-{column.index}", []).append(
+                    f"{FIELD_LABELS.get(target, target)} is also chosen for {others}: "
+                    "choose it once.")
+    if "currency" in defaults and "currency" in by_field:
+        inline.setdefault("default-currency", []).append(
+            "A column gives the currency: leave this empty or set that column to ignore.")
+    overall: list[str] = []
+    empty = csv_import.CsvTable([c.name for c in columns], [], ",")
+    try:
+        csv_import.validate_rows(db(), empty, mapping, defaults)
+    except ValidationFailed as exc:
+        for where, messages in exc.errors.items():
+            for message in messages:
+                if where.startswith("default "):
+                    name = where.removeprefix("default ")
+                    inline.setdefault(f"default-{name}", []).append(message)
+                    overall.append(f"{FIELD_LABELS.get(name, name)} for every row: {message}")
+                else:
+                    overall.append(message)
+    return overall, inline
+
+
+def _mapping_page(upload: Upload, table: csv_import.CsvTable, mapping: dict[str, str],
+                  defaults: dict[str, str], overall: list[str], inline: dict[str, list[str]],
+                  status: int = 200) -> ResponseReturnValue:
+    mapped = set(mapping.values()) | set(defaults)
+    page = render_template("customers/import_mapping.html", upload=upload,
+                           columns=_columns(table, upload.header), mapping=mapping,
+                           defaults=defaults, row_count=len(table.rows),
+                           delimiter={"\t": "tab"}.get(table.delimiter, table.delimiter),
+                           fields=CUSTOMER_FIELDS, labels=FIELD_LABELS, required=REQUIRED,
+                           missing=[f for f in REQUIRED if f not in mapped],
+                           overall=overall, inline=inline, size=_size(upload.size))
+    return page, status
+
+
+@bp.route("/customers/import/columns", methods=["GET", "POST"])
+@login_required
+def import_mapping() -> ResponseReturnValue:
+    who = require_write()
+    _sweep()
+    loaded = _load(who.user_id)
+    if loaded is None:
+        return _gone()
+    upload, content = loaded
+    table = csv_import.read_csv(content, header_row=upload.header_row)
+    columns = _columns(table, upload.header)
+    if request.method == "GET":
+        if upload.mapping is None:
+            mapping = guess_mapping([c.name for c in columns if c.mappable])
+        else:
+            mapping = upload.mapping
+        return _mapping_page(upload, table, mapping, upload.defaults, [], {})
+    mapping = {}
+    for column in columns:
+        target = request.form.get(f"map-{column.index}", "")
+        if target and column.mappable:
+            mapping[column.name] = target
+    defaults = {}
+    currency = request.form.get("default-currency", "").strip()
+    if currency:
+        defaults["currency"] = currency
+    overall, inline = mapping_problems(columns, mapping, defaults)
+    if overall or inline:
+        return _mapping_page(upload, table, mapping, defaults, overall, inline, 422)
+    upload.mapping, upload.defaults = mapping, defaults
+    _write_meta(upload)
+    return redirect(url_for("customers.import_preview"))
+
+
+# -- step 3: preview, step 4: import ------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, list):
+        return " / ".join(str(v) for v in value)
+    return str(value)
+
+
+def preview_rows(table: csv_import.CsvTable, mapping: dict[str, str],
+                 defaults: dict[str, str], limit: int) -> list[tuple[int, dict[str, str], bool]]:
+    """(row number, field -> value as it will be stored, whether the row is good)."""
+    out = []
+    for number, cells in table.rows[:limit]:
+        data: dict[str, Any] = dict(defaults)
+        for index, column in enumerate(table.columns):
+            value = cells[index].strip() if index < len(cells) else ""
+            if column in mapping and value:
+                data[mapping[column]] = value
+        try:
+            cleaned = clean_customer(data)
+        except ValidationFailed:
+            out.append((number, {k: str(v) for k, v in data.items()}, False))
+            continue
+        out.append((number, {k: _shown(v) for k, v in cleaned.items() if k in data}, True))
+    return out
+
+
+def _error_lines(errors: dict[str, list[str]]) -> list[str]:
+    """"row 3, column Mail: must be an email address", as the service names them."""
+    lines = []
+    for where, messages in errors.items():
+        for message in messages:
+            if where == "more":
+                lines.append(message)
+            elif where == "mapping":
+                lines.append(f"columns: {message}")
+            else:
+                lines.append(f"{where}: {message}")
+    return lines
+
+
+@bp.route("/customers/import/preview", methods=["GET"])
+@login_required
+def import_preview() -> ResponseReturnValue:
+    who = require_write()
+    _sweep()
+    loaded = _load(who.user_id)
+    if loaded is None:
+        return _gone()
+    upload, content = loaded
+    if upload.mapping is None:
+        return redirect(url_for("customers.import_mapping"))
+    preview = csv_import.preview_import(db(), who, content, upload.mapping,
+                                        header_row=upload.header_row,
+                                        defaults=upload.defaults, limit=PREVIEW_ROWS)
+    table = csv_import.read_csv(content, header_row=upload.header_row)
+    shown = [f for f in CUSTOMER_FIELDS
+             if f in upload.mapping.values() or f in upload.defaults]
+    errors = _error_lines(preview.errors)
+    page = render_template("customers/import_preview.html", upload=upload,
+                           row_count=preview.row_count, errors=errors,
+                           rows=preview_rows(table, upload.mapping, upload.defaults,
+                                             PREVIEW_ROWS),
+                           fields=shown, labels=FIELD_LABELS,
+                           column_of={f: c for c, f in upload.mapping.items()},
+                           can_import=not errors and preview.row_count > 0)
+    return page, (422 if errors else 200)
+
+
+@bp.route("/customers/import/run", methods=["POST"])
+@login_required
+def import_confirm() -> ResponseReturnValue:
+    who = require_write()
+    loaded = _load(who.user_id)
+    if loaded is None:
+        return _gone()
+    upload, content = loaded
+    if request.form.get("token") != upload.token:
+        flash("Another file was uploaded since that page was shown: check this preview "
+              "and import again.", "error")
+        return redirect(url_for("customers.import_preview"))
+    if upload.mapping is None:
+        return redirect(url_for("customers.import_mapping"))
+    try:
+        result = csv_import.import_customers(db(), who, content, upload.mapping,
+                                             header_row=upload.header_row,
+                                             defaults=upload.defaults)
+    except ValidationFailed:
+        db().rollback()
+        flash("Nothing was imported: the file has errors, listed below.", "error")
+        return redirect(url_for("customers.import_preview"))
+    db().commit()  # before the file goes: a failed commit leaves it for another try
+    _discard(upload.token)
+    session.pop(SESSION_KEY, None)
+    noun = "customer" if result.row_count == 1 else "customers"
+    flash(f"Imported {result.row_count} {noun}.", "info")
+    return redirect(url_for("customers.index"))
+
+
+@bp.route("/customers/import/cancel", methods=["POST"])
+@login_required
+def import_cancel() -> ResponseReturnValue:
+    require_write()
+    _discard(session.pop(SESSION_KEY, None))
+    flash("Import cancelled: nothing was imported.", "info")
+    return redirect(url_for("customers.index"))
+
+
+@bp.route("/customers/import/template.csv", methods=["GET"])
+@login_required
+def import_template() -> ResponseReturnValue:
+    """An example file with every importable column and one row."""
+    require_write()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CUSTOMER_FIELDS)
+    writer.writerow([EXAMPLE_ROW[f] for f in CUSTOMER_FIELDS])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="customers-import-template.csv"'})
