@@ -1,1 +1,2 @@
-"""Running the local switch: Kamailio, rtpengine and the web admin as managed processes."""
+"""Running the local switch: Kamailio, rtpengine, the web admin and the job worker as
+managed processes."""

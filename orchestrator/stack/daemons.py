@@ -1,14 +1,16 @@
-"""The three processes of the local switch and how to tell that each is ready."""
+"""The four processes of the local switch and how to tell that each is ready."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
+from orchestrator.jobs.worker import heartbeat_path
 from orchestrator.kamailio.rpc import KamailioRPC
 from orchestrator.rtpengine.ng import NgClient
 from orchestrator.settings import Settings
@@ -40,7 +42,8 @@ def rtpengine_process(settings: Settings, conf: Path) -> ManagedProcess:
                           settings.log_dir / "rtpengine.log")
 
 
-def web_process(settings: Settings) -> ManagedProcess:
+def _python_env(settings: Settings) -> dict[str, str]:
+    """The environment of our own Python children: the supervisor's effective settings."""
     env = dict(os.environ)
     env.update({
         "ORCHESTRATOR_VAR_DIR": str(settings.var_dir),
@@ -49,10 +52,21 @@ def web_process(settings: Settings) -> ManagedProcess:
         "ORCHESTRATOR_RPC_PORT": str(settings.rpc_port),
         "ORCHESTRATOR_RTPENGINE_NG_PORT": str(settings.rtpengine_ng_port),
         "ORCHESTRATOR_DATABASE_URL": settings.db_url,
+        "ORCHESTRATOR_JOB_WORKERS": str(settings.job_workers),
     })
+    return env
+
+
+def web_process(settings: Settings) -> ManagedProcess:
     argv = [sys.executable, "-m", "orchestrator", "web", "serve"]
     return ManagedProcess("web", argv, settings.run_dir / "web.pid",
-                          settings.log_dir / "web.log", env=env)
+                          settings.log_dir / "web.log", env=_python_env(settings))
+
+
+def worker_process(settings: Settings) -> ManagedProcess:
+    argv = [sys.executable, "-m", "orchestrator", "jobs", "worker"]
+    return ManagedProcess("worker", argv, settings.run_dir / "worker.pid",
+                          settings.log_dir / "worker.log", env=_python_env(settings))
 
 
 def kamailio_ready(settings: Settings) -> bool:
@@ -68,6 +82,16 @@ def rtpengine_ready(settings: Settings) -> bool:
 def web_ready(settings: Settings) -> bool:
     url = f"http://{settings.web_host}:{settings.web_port}/login"
     return requests.get(url, timeout=1.0).status_code == 200
+
+
+def worker_ready(settings: Settings, since: float) -> bool:
+    """The worker's threads have started: it wrote its heartbeat after ``since``.
+
+    The worker writes it only once it holds the worker lock, has loaded the task
+    modules, checked the jobs table and started huey's consumer threads.
+    """
+    beat = heartbeat_path(settings)
+    return beat.is_file() and beat.stat().st_mtime >= since
 
 
 def start_kamailio(settings: Settings, cfg: Path) -> ManagedProcess:
@@ -88,6 +112,15 @@ def start_web(settings: Settings) -> ManagedProcess:
     proc = web_process(settings)
     proc.start()
     _await(proc, lambda: web_ready(settings), "login page loads")
+    return proc
+
+
+def start_worker(settings: Settings) -> ManagedProcess:
+    proc = worker_process(settings)
+    since = time.time() - 1.0  # file mtimes may be coarser than the clock
+    heartbeat_path(settings).unlink(missing_ok=True)
+    proc.start()
+    _await(proc, lambda: worker_ready(settings, since), "worker threads run (heartbeat)")
     return proc
 
 

@@ -1,4 +1,5 @@
-"""`stack up|down|status`: the whole local switch (rtpengine, Kamailio, web admin)."""
+"""`stack up|down|status`: the whole local switch (rtpengine, Kamailio, web admin, job
+worker)."""
 
 from __future__ import annotations
 
@@ -78,11 +79,13 @@ def processes(settings: Settings) -> list[ManagedProcess]:
         daemons.rtpengine_process(settings, cfg / "rtpengine.conf"),
         daemons.kamailio_process(settings, cfg / "kamailio.cfg"),
         daemons.web_process(settings),
+        daemons.worker_process(settings),
     ]
 
 
 def start(settings: Settings, echo: Echo) -> list[ManagedProcess]:
-    """Start rtpengine, Kamailio and the web admin; on any failure stop what started."""
+    """Start rtpengine, Kamailio, the web admin and the job worker; on any failure stop
+    what started."""
     if any(p.running() for p in processes(settings)):
         raise StackError("the stack is already running: `orchestrator stack status`, "
                          "or `orchestrator stack down` to stop it")
@@ -93,6 +96,7 @@ def start(settings: Settings, echo: Echo) -> list[ManagedProcess]:
         lambda: daemons.start_rtpengine(settings, cfg / "rtpengine.conf"),
         lambda: daemons.start_kamailio(settings, cfg / "kamailio.cfg"),
         lambda: daemons.start_web(settings),
+        lambda: daemons.start_worker(settings),
     ]
     try:
         for step in steps:

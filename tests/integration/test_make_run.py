@@ -89,10 +89,13 @@ def test_stack_up_detached_status_down(tmp_path: Path) -> None:
         assert status.returncode == 0, status.stdout + status.stderr
         assert re.search(r"kamailio\s+up, kamailio 5\.6", status.stdout), status.stdout
         assert re.search(r"rtpengine\s+up", status.stdout), status.stdout
+        assert re.search(r"worker\s+pid \d+", status.stdout), status.stdout
+        assert (var / "run" / "worker.heartbeat").is_file()
         again = run("up", "--detach")
         assert again.returncode != 0 and "already running" in again.stderr
         down = run("down")
         assert down.returncode == 0 and "kamailio" in down.stdout, down.stdout
+        assert "worker" in down.stdout, down.stdout
         after = run("status")
         assert after.returncode == 1
         assert "DOWN" in after.stdout

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
 
+from orchestrator.jobs.worker import heartbeat_path
 from orchestrator.settings import Settings
-from orchestrator.stack.stack import StackError, check_ports
+from orchestrator.stack.daemons import worker_ready
+from orchestrator.stack.stack import StackError, check_ports, processes, status
 from tests.support.ports import free_port
 
 
@@ -40,3 +43,23 @@ def test_busy_web_port_is_named(tmp_path: Path) -> None:
         with pytest.raises(StackError, match=rf"web admin \(web_port\) 127\.0\.0\.1:"
                                               rf"{settings.web_port}"):
             check_ports(settings)
+
+
+def test_the_job_worker_is_the_fourth_process(tmp_path: Path) -> None:
+    settings = _settings(tmp_path).with_overrides(job_workers=3)
+    procs = processes(settings)
+    assert [p.name for p in procs] == ["rtpengine", "kamailio", "web", "worker"]
+    worker = procs[-1]
+    assert worker.argv[-2:] == ["jobs", "worker"]
+    assert worker.env is not None and worker.env["ORCHESTRATOR_JOB_WORKERS"] == "3"
+    assert worker.env["ORCHESTRATOR_VAR_DIR"] == str(tmp_path)
+    assert status(settings)["worker"] is None  # not running
+
+
+def test_worker_is_ready_when_its_heartbeat_is_fresh(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    settings.ensure_dirs()
+    assert not worker_ready(settings, time.time() - 5)
+    heartbeat_path(settings).write_text("1\n")
+    assert worker_ready(settings, time.time() - 5)
+    assert not worker_ready(settings, time.time() + 5)  # a heartbeat from before the start
