@@ -83,6 +83,10 @@ class Settings(BaseSettings):
                            description="Digest realm of the switch; SIP user HA1 hashes "
                            "are computed for it")
 
+    # Background jobs (huey, queue in var_dir/jobs.db)
+    job_workers: int = Field(2, ge=1, le=64, description="Worker threads of "
+                             "`orchestrator jobs worker`")
+
     # Relay used until ingress routing exists (issue 2): a call from an allowed source
     # goes to this destination with media anchored by rtpengine.
     allowed_sources: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
@@ -90,6 +94,11 @@ class Settings(BaseSettings):
                                   "destination")
     anchor_media: bool = Field(True, description="Relay media through rtpengine (strict: "
                                "no rtpengine, no call); false lets media flow directly")
+
+    # Rate cards
+    base_currency: str = Field("USD", pattern=r"^[A-Z]{3}$",
+                               description="ISO 4217 code that exchange rates are "
+                               "quoted against (units of a currency per 1 of it)")
 
     @classmethod
     def settings_customise_sources(
