@@ -6,12 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    Select,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from orchestrator.errors import ValidationFailed
 
 T = TypeVar("T")
+_NOT_TEXT = (Integer, Numeric, DateTime, Date, Boolean)
 MAX_PER_PAGE = 500
 
 
@@ -49,8 +62,8 @@ def _sort_expression(column: Any, searching: bool) -> Any:
     random read of every row. ``column || ''`` hides the index, so the engine scans
     once and sorts only what matched.
     """
-    if searching and isinstance(getattr(column, "type", None), String):
-        return column.concat(literal(""))
+    if searching and not isinstance(getattr(column, "type", None), _NOT_TEXT):
+        return column.op("||")(literal(""))  # text, or a function of text (lower(name))
     return column
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orchestrator.db.base import Base
@@ -11,6 +11,8 @@ from orchestrator.db.types import PartyFields, PaymentFields, Searchable, Timest
 
 class Carrier(PartyFields, Searchable, Timestamps, Base):
     __tablename__ = "carriers"
+    # Lists sort names ignoring case; names are unique ignoring case.
+    __table_args__ = (Index("uq_carriers_name_lower", func.lower(text("name")), unique=True),)
     SEARCH_FIELDS = ("name", "website", "portal_url", "city")
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orchestrator.db.base import Base
@@ -22,6 +22,8 @@ from orchestrator.db.types import (
 
 class Customer(PartyFields, Searchable, Timestamps, Base):
     __tablename__ = "customers"
+    # Lists sort names ignoring case; names are unique ignoring case.
+    __table_args__ = (Index("uq_customers_name_lower", func.lower(text("name")), unique=True),)
     SEARCH_FIELDS = ("name", "email", "website", "city")
 
     id: Mapped[int] = mapped_column(primary_key=True)

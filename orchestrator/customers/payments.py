@@ -102,15 +102,21 @@ def set_payment_status(session: Session, actor: Actor, customer_id: int, payment
 
 
 def list_payments(session: Session, actor: Actor, customer_id: int,
-                  query: ListQuery | None = None) -> Page[CustomerPayment]:
-    """Newest first by default; q searches the description."""
+                  query: ListQuery | None = None, *,
+                  status: str | None = None) -> Page[CustomerPayment]:
+    """Newest first by default; q searches the description; ``status`` filters."""
     actor.require("read")
     load_customer(session, customer_id)
     stmt = select(CustomerPayment).where(CustomerPayment.customer_id == customer_id)
+    if status is not None:
+        if status not in PAYMENT_STATUSES:
+            raise ValidationFailed.one("status",
+                                       f"must be one of: {', '.join(PAYMENT_STATUSES)}")
+        stmt = stmt.where(CustomerPayment.status == status)
     return paginate(session, stmt, query or ListQuery(),
                     search=[CustomerPayment.description],
                     sortable={"id": CustomerPayment.id, "created_at": CustomerPayment.created_at,
-                              "amount": CustomerPayment.amount,
+                              "amount": CustomerPayment.amount, "fee": CustomerPayment.fee,
                               "status": CustomerPayment.status},
                     default_sort="-created_at")
 

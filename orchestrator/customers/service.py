@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, TypedDict
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.actor import Actor
@@ -119,6 +120,14 @@ def _check_name_free(session: Session, name: str, own_id: int | None = None) -> 
                        f"(id {other.id}); names are unique ignoring case")
 
 
+def _flush(session: Session, name: str) -> None:
+    """Flush; a unique violation from a concurrent writer becomes a Conflict."""
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the caller's transaction must now be rolled back
+        raise Conflict("name", f"a customer named {name!r} already exists") from exc
+
+
 def get_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
     actor.require("read")
     return load_customer(session, customer_id)
@@ -148,7 +157,7 @@ def create_customer(session: Session, actor: Actor, data: Mapping[str, Any]) -> 
     _check_name_free(session, values["name"])
     customer = new_customer(values)
     session.add(customer)
-    session.flush()
+    _flush(session, customer.name)
     audit.record(session, actor, "create", OBJECT_TYPE, customer.id,
                  f"customer {customer.name} created", after=audit_view(customer))
     return customer
@@ -177,7 +186,7 @@ def update_customer(session: Session, actor: Actor, customer_id: int,
         values.setdefault("mobile_verified", False)
     for field, value in values.items():
         setattr(customer, field, value)
-    session.flush()
+    _flush(session, customer.name)
     after = audit_view(customer)
     if after != before:
         audit.record(session, actor, "update", OBJECT_TYPE, customer.id,
@@ -210,6 +219,12 @@ def delete_customer(session: Session, actor: Actor, customer_id: int) -> None:
                  f"customer {before['name']} deleted", before=before)
 
 
+def _sortable() -> dict[str, Any]:
+    """Names sort case-insensitively (as people read them), like carriers."""
+    return {f: getattr(Customer, f) for f in SORTABLE_FIELDS} | {
+        "name": func.lower(Customer.name)}
+
+
 def list_customers(session: Session, actor: Actor, query: ListQuery,
                    *, status: str | None = None) -> Page[Customer]:
     """q searches name, email, website and city; sort by SORTABLE_FIELDS ("-name")."""
@@ -221,8 +236,8 @@ def list_customers(session: Session, actor: Actor, query: ListQuery,
         stmt = stmt.where(Customer.status == status)
     return paginate(session, stmt, query,
                     search=[getattr(Customer, f) for f in SEARCH_FIELDS],
-                    sortable={f: getattr(Customer, f) for f in SORTABLE_FIELDS},
-                    default_sort="name")
+                    sortable=_sortable(),
+                    default_sort="name", search_text=Customer.search_text)
 
 
 __all__ = [

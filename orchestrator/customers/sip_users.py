@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.actor import Actor
@@ -103,6 +104,14 @@ def _check_username_free(session: Session, username: str, own_id: int | None) ->
                        "(usernames are unique across the switch, ignoring case)")
 
 
+def _flush(session: Session, username: str) -> None:
+    """Flush; a unique violation from a concurrent writer becomes a Conflict."""
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the caller's transaction must now be rolled back
+        raise Conflict("username", f"SIP username {username!r} is already taken") from exc
+
+
 def _realm(realm: str | None) -> str:
     return realm if realm is not None else Settings().sip_realm
 
@@ -134,7 +143,7 @@ def add_sip_user(session: Session, actor: Actor, customer_id: int, data: Mapping
     user = SipUser(**values, realm=_realm(realm))
     user.ha1 = compute_ha1(user.username, user.realm, password)
     customer.sip_users.append(user)
-    session.flush()
+    _flush(session, user.username)
     audit.record(session, actor, "create", OBJECT_TYPE, user.id,
                  f"customer {customer.name}: SIP user {user.username} added",
                  after=_audit_view(user))
@@ -166,7 +175,7 @@ def update_sip_user(session: Session, actor: Actor, customer_id: int, sip_user_i
     if password is not None:
         user.realm = _realm(realm)
         user.ha1 = compute_ha1(user.username, user.realm, password)
-    session.flush()
+    _flush(session, user.username)
     after = _audit_view(user)
     if password is not None:
         after["password"] = password  # masked by the audit log: records that it was set

@@ -1,4 +1,5 @@
-"""search_text on customers and carriers (one column for list searches)
+"""List speed: search_text on customers and carriers (one column for list searches)
+and unique indexes on lower(name) (lists sort names ignoring case)
 
 Revision ID: 0003
 Revises: 0002
@@ -31,9 +32,12 @@ def upgrade() -> None:
         if updates:
             bind.execute(sa.text(f"UPDATE {table} SET search_text = :t WHERE id = :id"),
                          updates)
+        op.create_index(f"uq_{table}_name_lower", table, [sa.text("lower(name)")],
+                        unique=True)
 
 
 def downgrade() -> None:
     for table in FIELDS:
+        op.drop_index(f"uq_{table}_name_lower", table_name=table)
         with op.batch_alter_table(table) as batch_op:
             batch_op.drop_column("search_text")
