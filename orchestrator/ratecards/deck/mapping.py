@@ -211,7 +211,7 @@ def suggest_mapping(table: RawTable, scan_rows: int = 20) -> Mapping:
         if "prefix" in guessed and "rate" in guessed:
             first_row = table.row_number(index) + 1
             samples = table.frame.slice(index + 1, scan_rows)
-            return Mapping(columns=_billing_by_values(guessed, samples), first_row=first_row)
+            return Mapping(columns=dict(_billing_by_values(guessed, samples)), first_row=first_row)
     for index, values in enumerate(table.frame.head(scan_rows).iter_rows()):
         first = (values[0] or "").strip() if values else ""
         if first.isdigit():
