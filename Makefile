@@ -13,12 +13,13 @@ APT_RUN := kamailio kamailio-extra-modules kamailio-json-modules kamailio-sqlite
 # Tests also drive a real browser.
 APT_TEST := chromium
 
-.PHONY: run test install apt-run apt-test lint typecheck unit integration web bench clean help
+.PHONY: run test install apt-run apt-test lint typecheck unit integration web bench bench-data clean help
 
 help:
 	@echo "make run    install everything and start the switch (Ctrl-C stops it)"
 	@echo "make test   install everything and run ruff, mypy and all tests"
 	@echo "make bench  run the call-rate benchmark (bench/cps.py)"
+	@echo "make bench-data  list pages, rate deck import/export, card build (bench/lists.py, ratecards_*.py)"
 
 run: apt-run $(STAMP)
 	$(BIN)/orchestrator stack up
@@ -43,6 +44,11 @@ web: $(STAMP)
 
 bench: apt-run $(STAMP)
 	$(BIN)/python bench/cps.py
+
+bench-data: $(STAMP)
+	$(BIN)/python bench/lists.py
+	$(BIN)/python bench/ratecards_io.py
+	$(BIN)/python bench/ratecards_build.py
 
 install: apt-run apt-test $(STAMP)
 

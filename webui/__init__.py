@@ -51,11 +51,17 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app.jinja_env.autoescape = True  # for every template, whatever its extension
     app.extensions["webui"] = WebState.from_settings(settings)
     secrets.configure(settings)  # secrets at rest use this app's key, not the env's
+    _configure_jobs(settings)  # uploads and jobs of this app: its var_dir and database
     csrf = CSRFProtect(app)
     init_db(app)
     auth.init_app(app)
     for blueprint in (auth.bp, account.bp, dashboard.bp, customers.bp, carriers.bp,
                       users.bp, audit.bp):
+        app.register_blueprint(blueprint)
+    from webui import customer_cards
+    app.register_blueprint(customer_cards.bp)
+    from webui import currencies, jobs_status, provider_cards
+    for blueprint in (provider_cards.bp, currencies.bp, jobs_status.bp):
         app.register_blueprint(blueprint)
     init_api(app, csrf)
     _register_error_pages(app)
@@ -88,3 +94,13 @@ def _register_error_pages(app: APIFlask) -> None:
     app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(ServiceError, service_error)
+
+
+def _configure_jobs(settings: Settings) -> None:
+    """Make the job queue of these settings the process's (kept if it already is)."""
+    from orchestrator.jobs import queue
+
+    current = queue.configured()
+    if current is None or current.settings.var_dir != settings.var_dir \
+            or current.settings.db_url != settings.db_url:
+        queue.configure(settings)

@@ -5,12 +5,30 @@ from __future__ import annotations
 from apiflask import APIBlueprint, APIFlask
 from flask_wtf.csrf import CSRFProtect
 
-from orchestrator.api import audit, carriers, carriers_children, docs, errors, tokens, users
+from orchestrator.api import (
+    audit,
+    carriers,
+    carriers_children,
+    currencies,
+    customer_cards,
+    customers,
+    customers_children,
+    docs,
+    errors,
+    jobs,
+    provider_cards,
+    ratecard_children,
+    ratecard_jobs,
+    tokens,
+    users,
+)
 from orchestrator.api.auth import SECURITY_SCHEMES
 
 # Each resource module has its own blueprint; add new ones here.
 RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_children.bp,
-                                        carriers.bp)
+                                        carriers.bp, customers_children.bp, customers.bp, jobs.bp,
+                                        ratecard_children.bp, provider_cards.bp,
+                                        customer_cards.bp, currencies.bp, ratecard_jobs.bp)
 
 DESCRIPTION = """REST API of the orchestrator control plane.
 

@@ -9,6 +9,8 @@ from orchestrator.cli.carriers import carriers
 from orchestrator.cli.config import config
 from orchestrator.cli.customers import customers
 from orchestrator.cli.db import db
+from orchestrator.cli.jobs import jobs
+from orchestrator.cli.ratecards import ratecards
 from orchestrator.cli.stack import stack
 from orchestrator.cli.users import users
 from orchestrator.cli.web import web
@@ -31,6 +33,8 @@ cli.add_command(config)
 cli.add_command(users)
 cli.add_command(carriers)
 cli.add_command(customers)
+cli.add_command(jobs)
+cli.add_command(ratecards)
 
 
 def main() -> None:

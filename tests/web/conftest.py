@@ -11,11 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from huey.consumer import Consumer
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from orchestrator.db import make_engine, migrate, session_factory
+from orchestrator.jobs import queue as jobqueue
 from orchestrator.settings import Settings
 from tests.support.dataplane import Dataplane, test_settings
+from tests.support.jobs import running_consumer
 from tests.support.ports import free_port
 from tests.web.helpers import WebApp
 from webui.serve import make_server, stop
@@ -57,6 +60,18 @@ def web(dataplane: Dataplane, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def web_down(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
     """The web admin of a switch whose daemons are not running (nothing on the ports)."""
     yield from _serve(test_settings(tmp_path_factory.mktemp("web-down")))
+
+
+@pytest.fixture
+def jobs_worker(web_down: WebApp) -> Iterator[Consumer]:
+    """The job worker of ``web_down``: huey's consumer (one thread) in this process, on
+    the queue of the app's settings (uploads, imports, builds). Stopped gracefully after
+    the test; the queue is configured again each time since another app created in this
+    session makes its own queue the process's."""
+    jobqueue.load_task_modules()
+    queue = jobqueue.configure(web_down.settings)
+    with running_consumer(queue) as consumer:
+        yield consumer
 
 
 @pytest.fixture(scope="session")

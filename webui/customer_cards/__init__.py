@@ -1,0 +1,11 @@
+"""Customer rate card pages of the web admin: list, add/edit/delete with parents, and
+the detail tabs (main + build, profit rules, revisions, rates, changes, routing).
+
+Every view calls the rate card service layer (orchestrator/ratecards/), the same
+functions the REST API and the CLI call.
+"""
+
+from webui.customer_cards import detail, forms, listing, revisions, rules
+from webui.customer_cards.common import bp
+
+__all__ = ["bp", "detail", "forms", "listing", "revisions", "rules"]
