@@ -161,7 +161,13 @@ CarrierCreateIn = schema_class("CarrierCreateIn", carrier_fields(True))
 CarrierPatchIn = schema_class("CarrierPatchIn", carrier_fields(False))
 
 
+LISTED_BALANCE = "_listed_balance"  # set on each carrier of a list page, in one query
+
+
 def _balance(carrier: Carrier) -> Decimal:
+    listed: Decimal | None = getattr(carrier, LISTED_BALANCE, None)
+    if listed is not None:
+        return listed
     session = object_session(carrier)
     assert session is not None  # a carrier the service just loaded or stored
     return payments.balance(session, carrier.id)
@@ -251,5 +257,9 @@ def delete_carrier(ctx: ApiContext, carrier_id: int) -> tuple[str, int]:
 @bp.doc(summary="List carriers", description="`q` searches name, website, portal_url and "
         "city; sort by id, name, status, currency, created_at; filter by `status`.")
 def list_carriers(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
-    return envelope(service.list_carriers(ctx.db, ctx.actor, list_query(args),
-                                          status=args.get("status")))
+    page = service.list_carriers(ctx.db, ctx.actor, list_query(args),
+                                 status=args.get("status"))
+    owed = payments.balances(ctx.db, [c.id for c in page.items])
+    for carrier in page.items:
+        setattr(carrier, LISTED_BALANCE, owed[carrier.id])
+    return envelope(page)

@@ -10,7 +10,7 @@ final.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +84,17 @@ def set_payment_status(session: Session, actor: Actor, carrier_id: int, payment_
                  f"payment {payment.id} of carrier {payment.carrier.name} now {status}",
                  before=before, after=payment_to_dict(payment))
     return payment
+
+
+def balances(session: Session, carrier_ids: Iterable[int]) -> dict[int, Decimal]:
+    """The balance of several carriers in one query (list pages); see ``balance``."""
+    ids = list(dict.fromkeys(carrier_ids))
+    paid = dict.fromkeys(ids, Decimal(0))
+    for carrier_id, amount in session.execute(
+            select(CarrierPayment.carrier_id, CarrierPayment.amount).where(
+                CarrierPayment.carrier_id.in_(ids), CarrierPayment.status == "completed")):
+        paid[carrier_id] += Decimal(amount)
+    return {cid: total.quantize(MONEY_PLACES) for cid, total in paid.items()}
 
 
 def balance(session: Session, carrier_id: int) -> Decimal:

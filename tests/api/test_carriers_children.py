@@ -180,3 +180,32 @@ def test_auth_and_roles(api: Api) -> None:
     assert api.client.get(gws, headers=api.auth("vera")).json["total"] == 1
     assert api.client.get(pays, headers=api.auth("vera")).json["items"][0]["status"] == \
         "pending"
+
+
+def test_list_shows_each_carriers_balance_computed_in_one_query(api: Api) -> None:
+    from sqlalchemy import event
+
+    amounts = {"Alpha": ["10.25", "5"], "Beta": [], "Gamma": ["-1.50"]}
+    for name, payments in amounts.items():
+        cid = carrier_id(api, name)
+        for amount in payments:
+            assert api.client.post(f"/api/v1/carriers/{cid}/payments", headers=api.auth(),
+                                   json={"amount": amount, "status": "completed"}
+                                   ).status_code == 201
+        api.client.post(f"/api/v1/carriers/{cid}/payments", headers=api.auth(),
+                        json={"amount": "1000"})  # pending: not in the balance
+    engine = api.app.extensions["webui"].engine
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        listed = api.client.get("/api/v1/carriers?sort=name", headers=api.auth())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert listed.status_code == 200
+    assert {c["name"]: c["balance"] for c in listed.json["items"]} == {
+        "Alpha": "15.25", "Beta": "0.00", "Gamma": "-1.50"}
+    assert sum("carrier_payments" in s for s in statements) == 1
