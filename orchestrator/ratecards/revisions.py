@@ -159,7 +159,7 @@ def activate(session: Session, actor: Actor, card: Card, revision_id: int,
 
 
 def schedule(session: Session, actor: Actor, card: Card, revision_id: int,
-             date_live: datetime | None) -> RateRevision:
+             date_live: datetime | None, now: datetime | None = None) -> RateRevision:
     """Set (or clear, None) when a draft goes live by itself."""
     actor.require("write")
     revision = get_revision(session, actor, card, revision_id)
@@ -168,6 +168,10 @@ def schedule(session: Session, actor: Actor, card: Card, revision_id: int,
                        "draft can be scheduled")
     if date_live is not None:
         date_live = aware(date_live)
+        # A minute of grace: a job queued with a near time may run a little later.
+        if date_live < aware(now or datetime.now(UTC)) - timedelta(minutes=1):
+            raise ValidationFailed.one("date_live", "is in the past: give a future time, "
+                                       "or activate the revision now")
         earliest = notice_until(session, card, revision)
         if earliest is not None and date_live < earliest:
             raise ValidationFailed.one("date_live", "this revision raises or closes rates: "

@@ -137,10 +137,14 @@ def test_schedule_and_due_activation(session: Session) -> None:
     revision(session, card, OLD, created_at=T0 - timedelta(days=30))
     draft = revision(session, card, NEW, state="draft", created_at=T0)
     with pytest.raises(ValidationFailed) as info:
-        service.schedule(session, ADMIN, card, draft.id, T0 + timedelta(days=1))
+        service.schedule(session, ADMIN, card, draft.id, T0 + timedelta(days=1), now=T0)
     assert list(info.value.errors) == ["date_live"]
+    with pytest.raises(ValidationFailed) as info:  # the past
+        service.schedule(session, ADMIN, card, draft.id, T0 + timedelta(days=10),
+                         now=T0 + timedelta(days=11))
+    assert "in the past" in info.value.errors["date_live"][0]
     live = T0 + timedelta(days=10)
-    service.schedule(session, ADMIN, card, draft.id, live)
+    service.schedule(session, ADMIN, card, draft.id, live, now=T0)
     assert service.activate_due(session, live - timedelta(seconds=1)) == []
     assert draft.state == "draft"
     assert service.activate_due(session, live) == [draft.id]
