@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    abort,
     flash,
     g,
     jsonify,
@@ -22,6 +23,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from orchestrator.actor import Actor
 from orchestrator.users.models import AdminUser
 from orchestrator.users.service import authenticate
 from webui.db import db
@@ -56,6 +58,22 @@ def current_user() -> AdminUser | None:
         g.user = _load_user()
     user: AdminUser | None = g.user
     return user
+
+
+def current_actor() -> Actor:
+    """The signed-in user as the service layer's Actor (login_required ran first)."""
+    user = current_user()
+    if user is None:
+        abort(401)
+    return Actor(user.id, user.username, user.role)
+
+
+def require_write(what: str) -> Actor:
+    """The actor, if it may change things; else 403 saying it can only view ``what``."""
+    who = current_actor()
+    if not who.can("write"):
+        abort(403, f"Your role ({who.role}) can only view {what}.")
+    return who
 
 
 def _load_user() -> AdminUser | None:

@@ -14,7 +14,7 @@ from orchestrator.actor import Actor
 from orchestrator.errors import Conflict, ValidationFailed
 from orchestrator.ratecards import exchange
 from orchestrator.ratecards.provider_cards import iso
-from webui.auth import current_user, login_required
+from webui.auth import current_actor, login_required, require_write
 from webui.db import db
 from webui.jobs_status import error_rows
 from webui.state import web_state
@@ -22,18 +22,11 @@ from webui.state import web_state
 bp = Blueprint("currencies", __name__)
 
 
-def _actor() -> Actor:
-    user = current_user()
-    if user is None:
-        abort(401)
-    return Actor(user.id, user.username, user.role)
+_actor = current_actor
 
 
 def _writer() -> Actor:
-    who = _actor()
-    if not who.can("write"):
-        abort(403, f"Your role ({who.role}) can only view exchange rates.")
-    return who
+    return require_write("exchange rates")
 
 
 def base_currency() -> str:

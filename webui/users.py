@@ -20,7 +20,7 @@ from orchestrator.errors import Conflict, ValidationFailed
 from orchestrator.listing import ListQuery
 from orchestrator.users import service
 from orchestrator.users.models import ROLES, AdminUser
-from webui.auth import current_user, login_required
+from webui.auth import current_actor, current_user, login_required
 from webui.db import db
 from webui.list_views import register_list_views
 from webui.lists import Column, ListSpec
@@ -81,12 +81,7 @@ def admin_only() -> None:
 
 
 
-def actor() -> Actor:
-    """The signed-in administrator as the service layer's Actor."""
-    user = current_user()
-    if user is None:
-        abort(401)
-    return Actor(user.id, user.username, user.role)
+actor = current_actor  # the signed-in administrator as the service layer's Actor
 
 
 def _when(value: Any) -> str:

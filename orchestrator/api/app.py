@@ -18,6 +18,7 @@ from orchestrator.api import (
     jobs,
     provider_cards,
     ratecard_children,
+    ratecard_drafts,
     ratecard_jobs,
     tokens,
     users,
@@ -27,7 +28,8 @@ from orchestrator.api.auth import SECURITY_SCHEMES
 # Each resource module has its own blueprint; add new ones here.
 RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_children.bp,
                                         carriers.bp, customers_children.bp, customers.bp, jobs.bp,
-                                        ratecard_children.bp, provider_cards.bp,
+                                        ratecard_children.bp, ratecard_drafts.bp,
+                                        provider_cards.bp,
                                         customer_cards.bp, currencies.bp, ratecard_jobs.bp)
 
 DESCRIPTION = """REST API of the orchestrator control plane.

@@ -6,8 +6,7 @@ applied here to what the service returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from apiflask import Schema, fields
 from apiflask.validators import OneOf
@@ -22,41 +21,16 @@ from orchestrator.api.carriers import (
     money_out,
 )
 from orchestrator.api.fields import UtcDateTime
-from orchestrator.api.listing import ListArgs, page_of
+from orchestrator.api.listing import ListArgs, page_list, page_of
 from orchestrator.carriers import gateways, payments
 from orchestrator.carriers.models import CarrierPayment, Gateway
 from orchestrator.db.types import PAYMENT_STATUSES
-from orchestrator.errors import ValidationFailed
 
 bp = resource_blueprint("api_carrier_children", "Carriers")
 # The lists come last: a schema used alone must be registered before its page.
 
-T = TypeVar("T")
 
 
-def _sort_key(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
-def page_list(items: Sequence[T], args: dict[str, Any], search: Sequence[str],
-              sortable: Sequence[str], default_sort: str = "id") -> dict[str, Any]:
-    """The list envelope of ``items`` after q, sort and the page window."""
-    keys = [k.strip() for k in (args.get("sort") or default_sort).split(",") if k.strip()]
-    unknown = [k.lstrip("-") for k in keys if k.lstrip("-") not in sortable]
-    if unknown:
-        raise ValidationFailed.one("sort", f"unknown field {unknown[0]!r}; one of: "
-                                   f"{', '.join(sorted(sortable))}")
-    q = (args.get("q") or "").strip().lower()
-    rows = [item for item in items
-            if not q or any(q in str(getattr(item, f)).lower() for f in search)]
-    rows.sort(key=lambda item: getattr(item, "id"))  # noqa: B009 - stable tie-break
-    for key in reversed(keys):
-        name = key.lstrip("-")
-        rows.sort(key=lambda item: _sort_key(getattr(item, name)), reverse=key.startswith("-"))
-    page, per_page = args.get("page", 1), args.get("per_page", 50)
-    start = (page - 1) * per_page
-    return {"items": rows[start:start + per_page], "total": len(rows), "page": page,
-            "per_page": per_page}
 
 
 class PaymentOut(Schema):

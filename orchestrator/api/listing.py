@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, Range
 
+from orchestrator.errors import ValidationFailed
 from orchestrator.listing import MAX_PER_PAGE, ListQuery, Page
+
+T = TypeVar("T")
 
 MAX_PAGE = 1_000_000
 
@@ -51,3 +55,31 @@ def envelope(page: Page[Any]) -> dict[str, Any]:
     """What a list view returns (through ``@bp.output(page_of(ItemOut))``)."""
     return {"items": list(page.items), "total": page.total, "page": page.page,
             "per_page": page.per_page}
+
+
+def _sort_key(value: Any) -> tuple[bool, Any]:
+    """None (e.g. "any port") sorts first; text ignores case."""
+    return (value is not None, value.lower() if isinstance(value, str) else value)
+
+
+def page_list(items: Sequence[T], args: dict[str, Any], search: Sequence[str],
+              sortable: Sequence[str], default_sort: str = "id") -> dict[str, Any]:
+    """The list envelope of a short in-memory list (a card's rules, a carrier's
+    gateways) after ``q`` (substring of the ``search`` attributes), sort and the page
+    window; the same answers as a database list."""
+    keys = [k.strip() for k in (args.get("sort") or default_sort).split(",") if k.strip()]
+    unknown = [k.lstrip("-") for k in keys if k.lstrip("-") not in sortable]
+    if unknown:
+        raise ValidationFailed.one("sort", f"unknown field {unknown[0]!r}; one of: "
+                                   f"{', '.join(sorted(sortable))}")
+    q = (args.get("q") or "").strip().lower()
+    rows = [item for item in items
+            if not q or any(q in str(getattr(item, f)).lower() for f in search)]
+    rows.sort(key=lambda item: getattr(item, "id"))  # noqa: B009 - stable tie-break
+    for key in reversed(keys):
+        name = key.lstrip("-")
+        rows.sort(key=lambda item: _sort_key(getattr(item, name)), reverse=key.startswith("-"))
+    page, per_page = args.get("page", 1), args.get("per_page", 50)
+    start = (page - 1) * per_page
+    return {"items": rows[start:start + per_page], "total": len(rows), "page": page,
+            "per_page": per_page}

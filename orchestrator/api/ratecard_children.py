@@ -12,9 +12,8 @@ from apiflask.validators import Length, OneOf, Range
 from orchestrator.api.auth import ApiContext, api_auth
 from orchestrator.api.blueprint import resource_blueprint
 from orchestrator.api.carriers import schema_class
-from orchestrator.api.carriers_children import page_list
 from orchestrator.api.fields import Money, UtcDateTime
-from orchestrator.api.listing import ListArgs, envelope, page_of
+from orchestrator.api.listing import ListArgs, envelope, page_list, page_of
 from orchestrator.api.provider_cards import DECIMAL_DOC, id_field, units_out, units_string
 from orchestrator.ratecards import customer_cards, profit_rules, provider_cards, revisions
 from orchestrator.ratecards.models import (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -19,7 +21,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            # ``x REGEXP p`` (SQLAlchemy's regexp_match): SQLite has none by default.
+            dbapi_connection.create_function("regexp", 2, _regexp, deterministic=True)
     return engine
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str | None, value: str | None) -> bool:
+    """SQLite's ``value REGEXP pattern``: Python ``re.search`` (NULL never matches)."""
+    if pattern is None or value is None:
+        return False
+    return _compiled(pattern).search(value) is not None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import requests
+from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.settings import Settings
@@ -52,3 +53,12 @@ def sign_in(web: WebApp, username: str | None = None, password: str | None = Non
         form["next"] = next_
     answer = client.post(web.url("/login"), data=form, allow_redirects=False, timeout=10)
     return client, answer
+
+
+def log_in(page: Page, web: WebApp, username: str | None = None,
+           password: str | None = None) -> None:
+    page.goto(web.url("/login"))
+    page.get_by_label("Username").fill(username or web.username)
+    page.get_by_label("Password").fill(password or web.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(web.url("/"))

@@ -16,7 +16,7 @@ from orchestrator.carriers.models import Carrier, Gateway
 from orchestrator.carriers.service import create_carrier
 from orchestrator.users.models import AdminUser
 from orchestrator.users.service import create_user
-from tests.web.helpers import WebApp, csrf_token, sign_in
+from tests.web.helpers import WebApp, csrf_token, log_in, sign_in
 
 pytestmark = pytest.mark.web
 
@@ -37,15 +37,6 @@ def gateway_count(web: WebApp, carrier_id: int) -> int:
     with web.sessions() as session:
         return session.scalar(select(func.count()).select_from(Gateway).where(
             Gateway.carrier_id == carrier_id)) or 0
-
-
-def log_in(page: Page, web: WebApp, username: str | None = None,
-           password: str | None = None) -> None:
-    page.goto(web.url("/login"))
-    page.get_by_label("Username").fill(username or web.username)
-    page.get_by_label("Password").fill(password or web.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(web.url("/"))
 
 
 def test_add_carrier_with_two_gateways_then_find_it_by_typing(

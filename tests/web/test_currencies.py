@@ -16,21 +16,12 @@ from orchestrator.ratecards import customer_cards, exchange, provider_cards
 from orchestrator.ratecards.models import ExchangeRate
 from orchestrator.users.models import AdminUser
 from orchestrator.users.service import create_user
-from tests.web.helpers import WebApp, csrf_token, sign_in
+from tests.web.helpers import WebApp, csrf_token, log_in, sign_in
 
 pytestmark = pytest.mark.web
 
 VIEWER = "fx-viewer"
 VIEWER_PASSWORD = "viewer password 321"
-
-
-def log_in(page: Page, web: WebApp, username: str | None = None,
-           password: str | None = None) -> None:
-    page.goto(web.url("/login"))
-    page.get_by_label("Username").fill(username or web.username)
-    page.get_by_label("Password").fill(password or web.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(web.url("/"))
 
 
 def stored(web: WebApp, code: str) -> str | None:

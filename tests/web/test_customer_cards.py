@@ -34,7 +34,7 @@ from orchestrator.ratecards.models import CustomerCard, ProfitRule, ProviderCard
 from orchestrator.ratecards.provider_cards import create_provider_card
 from orchestrator.users.models import AdminUser
 from orchestrator.users.service import create_user
-from tests.web.helpers import WebApp, csrf_token, sign_in
+from tests.web.helpers import WebApp, csrf_token, log_in, sign_in
 
 pytestmark = pytest.mark.web
 
@@ -110,15 +110,6 @@ def build_now(web: WebApp, card_id: int) -> dict[str, Any]:
     assert job.result is not None
     built: dict[str, Any] = job.result["built"][0]
     return built
-
-
-def log_in(page: Page, web: WebApp, username: str | None = None,
-           password: str | None = None) -> None:
-    page.goto(web.url("/login"))
-    page.get_by_label("Username").fill(username or web.username)
-    page.get_by_label("Password").fill(password or web.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(web.url("/"))
 
 
 def test_create_card_add_rule_build_and_read_the_sell_rates(

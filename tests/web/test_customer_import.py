@@ -14,21 +14,12 @@ from sqlalchemy import func, select
 from orchestrator.customers.models import Customer
 from orchestrator.users.models import AdminUser
 from orchestrator.users.service import create_user
-from tests.web.helpers import WebApp
+from tests.web.helpers import WebApp, log_in
 
 pytestmark = pytest.mark.web
 
 VIEWER = "vince-import-viewer"
 VIEWER_PASSWORD = "viewer password 456"
-
-
-def log_in(page: Page, web: WebApp, username: str | None = None,
-           password: str | None = None) -> None:
-    page.goto(web.url("/login"))
-    page.get_by_label("Username").fill(username or web.username)
-    page.get_by_label("Password").fill(password or web.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(web.url("/"))
 
 
 def count_named(web: WebApp, names: list[str]) -> int:

@@ -15,7 +15,7 @@ from orchestrator.customers.models import Customer
 from orchestrator.customers.service import create_customer
 from orchestrator.users.models import AdminUser
 from orchestrator.users.service import create_user
-from tests.web.helpers import WebApp, csrf_token, sign_in
+from tests.web.helpers import WebApp, csrf_token, log_in, sign_in
 
 pytestmark = pytest.mark.web
 
@@ -30,15 +30,6 @@ def unique(prefix: str) -> str:
 def add_customer(web: WebApp, name: str, **fields: str) -> int:
     with web.sessions.begin() as session:
         return create_customer(session, SYSTEM, {"name": name, "currency": "USD"} | fields).id
-
-
-def log_in(page: Page, web: WebApp, username: str | None = None,
-           password: str | None = None) -> None:
-    page.goto(web.url("/login"))
-    page.get_by_label("Username").fill(username or web.username)
-    page.get_by_label("Password").fill(password or web.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(web.url("/"))
 
 
 def count_named(web: WebApp, name: str) -> int:

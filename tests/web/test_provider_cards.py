@@ -23,7 +23,7 @@ from orchestrator.ratecards import customer_cards, provider_cards, revisions
 from orchestrator.ratecards.models import ProviderCard, RateRevision
 from orchestrator.users.models import AdminUser
 from orchestrator.users.service import create_user
-from tests.web.helpers import WebApp, csrf_token, sign_in
+from tests.web.helpers import WebApp, csrf_token, log_in, sign_in
 from webui.jobs_status import error_rows
 from webui.provider_cards.revisions import parse_date_live
 from webui.provider_cards.upload import parse_first_row, parse_mapping
@@ -65,15 +65,6 @@ def revision_count(web: WebApp, card_id: int) -> int:
     with web.sessions() as session:
         return session.scalar(select(func.count()).select_from(RateRevision).where(
             RateRevision.provider_card_id == card_id)) or 0
-
-
-def log_in(page: Page, web: WebApp, username: str | None = None,
-           password: str | None = None) -> None:
-    page.goto(web.url("/login"))
-    page.get_by_label("Username").fill(username or web.username)
-    page.get_by_label("Password").fill(password or web.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(web.url("/"))
 
 
 def upload(page: Page, name: str, content: bytes) -> None:

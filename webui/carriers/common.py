@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort
+from flask import Blueprint
 from sqlalchemy.orm import Session
 
 from orchestrator.actor import Actor
 from orchestrator.carriers import payments, service
 from orchestrator.carriers.models import Carrier
 from orchestrator.errors import Conflict, ValidationFailed
-from webui.auth import current_user
+from webui.auth import current_actor
+from webui.auth import require_write as auth_require_write
 from webui.lists import Column, ListSpec
 
 bp = Blueprint("carriers", __name__)
@@ -36,20 +37,12 @@ LIST = ListSpec(
 )
 
 
-def actor() -> Actor:
-    """The signed-in user as the service layer's Actor (login_required ran first)."""
-    user = current_user()
-    if user is None:
-        abort(401)
-    return Actor(user.id, user.username, user.role)
+actor = current_actor
 
 
 def require_write() -> Actor:
     """The actor, if it may change things; else the request ends with 403."""
-    who = actor()
-    if not who.can("write"):
-        abort(403, f"Your role ({who.role}) can only view carriers.")
-    return who
+    return auth_require_write("carriers")
 
 
 def carrier_row(session: Session, carrier: Carrier) -> dict[str, Any]:

@@ -5,7 +5,7 @@ Every view calls the rate card service layer (orchestrator/ratecards/), the same
 functions the REST API and the CLI call.
 """
 
-from webui.customer_cards import detail, forms, listing, revisions, rules
+from webui.customer_cards import detail, drafts, forms, listing, revisions, rules
 from webui.customer_cards.common import bp
 
-__all__ = ["bp", "detail", "forms", "listing", "revisions", "rules"]
+__all__ = ["bp", "detail", "drafts", "forms", "listing", "revisions", "rules"]

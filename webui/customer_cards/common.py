@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from jinja2 import BaseLoader, FileSystemLoader, PrefixLoader
 from sqlalchemy import select
@@ -20,7 +20,8 @@ from orchestrator.errors import Conflict, ValidationFailed
 from orchestrator.ratecards import customer_cards, revisions
 from orchestrator.ratecards.models import CustomerCard, ProviderCard
 from orchestrator.ratecards.money import DECIMALS, format_units
-from webui.auth import current_user
+from webui.auth import current_actor
+from webui.auth import require_write as auth_require_write
 from webui.lists import Column, ListSpec
 from webui.state import web_state
 
@@ -58,20 +59,12 @@ LIST = ListSpec(
 )
 
 
-def actor() -> Actor:
-    """The signed-in user as the service layer's Actor (login_required ran first)."""
-    user = current_user()
-    if user is None:
-        abort(401)
-    return Actor(user.id, user.username, user.role)
+actor = current_actor
 
 
 def require_write() -> Actor:
     """The actor, if it may change things; else the request ends with 403."""
-    who = actor()
-    if not who.can("write"):
-        abort(403, f"Your role ({who.role}) can only view customer rate cards.")
-    return who
+    return auth_require_write("customer rate cards")
 
 
 def base_currency() -> str:

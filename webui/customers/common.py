@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint
 
 from orchestrator.actor import Actor
-from webui.auth import current_user
+from webui.auth import current_actor
+from webui.auth import require_write as auth_require_write
 from webui.lists import Column, ListSpec, list_url, sort_link
 
 bp = Blueprint("customers", __name__)
@@ -27,20 +28,12 @@ LIST = ListSpec(
 )
 
 
-def actor() -> Actor:
-    """The signed-in user as the service layer's Actor (login_required ran first)."""
-    user = current_user()
-    if user is None:
-        abort(401)
-    return Actor(user.id, user.username, user.role)
+actor = current_actor
 
 
 def require_write() -> Actor:
     """The actor, if it may change things; else the request ends with 403."""
-    who = actor()
-    if not who.can("write"):
-        abort(403, f"Your role ({who.role}) can only view customers.")
-    return who
+    return auth_require_write("customers")
 
 
 bp.add_app_template_global(list_url, "list_url")

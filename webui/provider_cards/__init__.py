@@ -5,7 +5,7 @@ Every view calls the rate card services (orchestrator/ratecards/), the same
 functions the REST API and the CLI call.
 """
 
-from webui.provider_cards import detail, forms, listing, revisions, upload
+from webui.provider_cards import detail, drafts, forms, listing, revisions, upload
 from webui.provider_cards.common import bp
 
-__all__ = ["bp", "detail", "forms", "listing", "revisions", "upload"]
+__all__ = ["bp", "detail", "drafts", "forms", "listing", "revisions", "upload"]

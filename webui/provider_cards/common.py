@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort
+from flask import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,8 @@ from orchestrator.ratecards import provider_cards as service
 from orchestrator.ratecards import revisions
 from orchestrator.ratecards.models import ProviderCard
 from orchestrator.ratecards.money import format_units
-from webui.auth import current_user
+from webui.auth import current_actor
+from webui.auth import require_write as auth_require_write
 from webui.lists import Column, ListSpec
 
 SHOWN_DECIMALS = 4  # money is shown with at least this many decimals (more when needed)
@@ -58,20 +59,12 @@ LIST = ListSpec(
 )
 
 
-def actor() -> Actor:
-    """The signed-in user as the service layer's Actor (login_required ran first)."""
-    user = current_user()
-    if user is None:
-        abort(401)
-    return Actor(user.id, user.username, user.role)
+actor = current_actor
 
 
 def require_write() -> Actor:
     """The actor, if it may change things; else the request ends with 403."""
-    who = actor()
-    if not who.can("write"):
-        abort(403, f"Your role ({who.role}) can only view rate cards.")
-    return who
+    return auth_require_write("rate cards")
 
 
 def errors_of(exc: ValidationFailed | Conflict) -> dict[str, list[str]]:
