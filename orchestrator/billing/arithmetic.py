@@ -41,7 +41,7 @@ def charge_units(rate: int, billed: int, connect_fee: int = 0, *, precision: int
         raise ValueError(f"precision is 0 to {DECIMALS} decimals")
     if not answered:
         return 0
-    step = 10 ** (DECIMALS - precision)
+    step: int = 10 ** (DECIMALS - precision)
     return round_units(rate * billed + connect_fee * 60, 60 * step, rounding) * step
 
 
