@@ -70,7 +70,7 @@ def test_agrees_with_a_decimal_reference(duration: Decimal, mcd: int, pulse: int
     billed = mcd if duration <= mcd else mcd + math.ceil((duration - mcd) / pulse) * pulse
     with localcontext() as ctx:
         ctx.prec = 60
-        money = Decimal(rate) / 10**8 / 60 * billed + Decimal(fee) / 10**8
+        money = (Decimal(rate) * billed / 60 + fee) / 10**8
         expected = money.quantize(Decimal(1).scaleb(-precision), rounding=MODES[mode])
     got_billed, got = call_charge(rate, duration, mcd, pulse, fee, precision=precision,
                                   rounding=mode)
