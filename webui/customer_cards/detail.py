@@ -1,6 +1,7 @@
 """A customer card's page: tabs Main (with Build), Profit rules, Revisions, Rates,
-Changes and Routing. Rates and Changes answer their table alone to list.js (search as
-you type, header X-Fragment: 1)."""
+Changes, Routing and (external cards, roles that may write) Upload, step 1 of the
+wizard of ``webui/customer_cards/upload.py``. Rates and Changes answer their table
+alone to list.js (search as you type, header X-Fragment: 1)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from webui.list_views import FRAGMENT_HEADER
 from webui.lists import PER_PAGE_CHOICES
 
 TABS = (("main", "Main"), ("rules", "Profit rules"), ("revisions", "Revisions"),
-        ("rates", "Rates"), ("changes", "Changes"), ("routing", "Routing"))
+        ("rates", "Rates"), ("changes", "Changes"), ("routing", "Routing"),
+        ("upload", "Upload"))
 DEFAULT_PER_PAGE = 50
 
 
@@ -206,6 +208,11 @@ def render_detail(card_id: int, tab: str, *, errors: dict[str, list[str]] | None
         context |= _changes_context(session, who, card)
     elif tab == "routing":
         context |= _routing_context(session, card)
+    elif tab == "upload":
+        if not card.external:
+            abort(404, "A built customer card has no Upload tab: its rates come from "
+                  "a build.")
+        context["formats"] = imports.FORMATS
     context["per_page_choices"] = sorted(set(PER_PAGE_CHOICES)
                                          | {context.get("per_page", DEFAULT_PER_PAGE)})
     if tab in ("rates", "changes") and request.headers.get(FRAGMENT_HEADER) == "1":
