@@ -14,6 +14,7 @@ from orchestrator.ratecards.models import (
     Rate,
     RateRevision,
 )
+from orchestrator.routing.models import IngressRoute
 from orchestrator.users.models import AdminUser, ApiToken, UserPreference
 
 metadata = Base.metadata
@@ -31,6 +32,7 @@ __all__ = [
     "CustomerPayment",
     "ExchangeRate",
     "Gateway",
+    "IngressRoute",
     "Job",
     "ProfitRule",
     "ProviderCard",

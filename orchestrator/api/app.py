@@ -20,6 +20,7 @@ from orchestrator.api import (
     ratecard_children,
     ratecard_drafts,
     ratecard_jobs,
+    routes,
     tokens,
     users,
 )
@@ -30,7 +31,8 @@ RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_c
                                         carriers.bp, customers_children.bp, customers.bp, jobs.bp,
                                         ratecard_children.bp, ratecard_drafts.bp,
                                         provider_cards.bp,
-                                        customer_cards.bp, currencies.bp, ratecard_jobs.bp)
+                                        customer_cards.bp, currencies.bp, ratecard_jobs.bp,
+                                        routes.bp)
 
 DESCRIPTION = """REST API of the orchestrator control plane.
 

@@ -11,6 +11,7 @@ from orchestrator.cli.customers import customers
 from orchestrator.cli.db import db
 from orchestrator.cli.jobs import jobs
 from orchestrator.cli.ratecards import ratecards
+from orchestrator.cli.routes import routes
 from orchestrator.cli.stack import stack
 from orchestrator.cli.users import users
 from orchestrator.cli.web import web
@@ -35,6 +36,7 @@ cli.add_command(carriers)
 cli.add_command(customers)
 cli.add_command(jobs)
 cli.add_command(ratecards)
+cli.add_command(routes)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ delete guard: a carrier with provider cards cannot be deleted.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from orchestrator.actor import Actor
 from orchestrator.audit import service as audit
 from orchestrator.carriers.models import Carrier
-from orchestrator.carriers.service import register_delete_guard, valid_id
+from orchestrator.carriers.service import register_delete_guard as register_carrier_guard
+from orchestrator.carriers.service import valid_id
 from orchestrator.carriers.validation import Fields
 from orchestrator.codes import CURRENCIES
 from orchestrator.errors import Conflict, NotFound, ValidationFailed
@@ -45,6 +46,16 @@ SEARCH_FIELDS = (ProviderCard.name, ProviderCard.notes_public)
 SORTABLE = {"id": ProviderCard.id, "name": cast(Any, func.lower(ProviderCard.name)),
             "currency": ProviderCard.currency, "carrier_id": ProviderCard.carrier_id,
             "created_at": ProviderCard.created_at, "updated_at": ProviderCard.updated_at}
+
+# Checks run before a provider card is deleted (ingress routes register theirs): each
+# returns why the card is in use, or None.
+DeleteGuard = Callable[[Session, ProviderCard], str | None]
+DELETE_GUARDS: list[DeleteGuard] = []
+
+
+def register_delete_guard(guard: DeleteGuard) -> None:
+    if guard not in DELETE_GUARDS:
+        DELETE_GUARDS.append(guard)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -212,6 +223,10 @@ def delete_provider_card(session: Session, actor: Actor, card_id: int) -> None:
         shown = ", ".join(repr(n) for n in users[:10]) + (" ..." if len(users) > 10 else "")
         raise Conflict("id", f"provider card {card.name!r} is a parent of customer "
                        f"card(s) {shown}: remove it from them first")
+    for guard in DELETE_GUARDS:
+        reason = guard(session, card)
+        if reason:
+            raise Conflict("id", f"provider card {card.name!r} is in use: {reason}")
     before = _audit_view(card)
     revisions.delete_all(session, card)
     session.delete(card)
@@ -230,4 +245,4 @@ def carrier_guard(session: Session, carrier: Carrier) -> str | None:
     return f"provider rate card(s) {shown} belong to it"
 
 
-register_delete_guard(carrier_guard)
+register_carrier_guard(carrier_guard)

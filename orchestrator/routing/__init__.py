@@ -1,0 +1,1 @@
+"""Ingress routing: a customer's ingress routes (tariff, tech prefix, dial string, limits)."""
