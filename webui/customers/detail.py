@@ -1,4 +1,4 @@
-"""A customer's page: tabs Main, IP auth, SIP users, Payments and Balance."""
+"""A customer's page: tabs Main, IP auth, SIP users, Payments, Balance and Routing."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from webui.customers.forms import errors_of, status_of
 from webui.db import db
 
 TABS = (("main", "Main"), ("ips", "IP auth"), ("sip-users", "SIP users"),
-        ("payments", "Payments"), ("balance", "Balance"))
+        ("payments", "Payments"), ("balance", "Balance"), ("routes", "Routing"))
+# Extra template values of a tab: (customer, form values) -> values (routes.py fills it).
+TAB_CONTEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {}
 SIP_USER_FIELDS = ("username", "password", "channels", "cps", "allowed_ips")
 
 
@@ -27,9 +29,10 @@ def render_detail(customer_id: int, tab: str, *, errors: dict[str, list[str]] | 
         abort(404)
     who = actor()
     customer = views.customer_detail(db(), who, customer_id)
+    extra = TAB_CONTEXT[tab](customer, values or {}) if tab in TAB_CONTEXT else {}
     page = render_template("customers/detail.html", customer=customer, tab=tab, tabs=TABS,
                            can_write=who.can("write"), errors=errors or {},
-                           values=values or {}, payment_statuses=PAYMENT_STATUSES)
+                           values=values or {}, payment_statuses=PAYMENT_STATUSES, **extra)
     return page, status
 
 
