@@ -15,7 +15,7 @@ from orchestrator.api.blueprint import resource_blueprint
 from orchestrator.api.carriers import schema_class
 from orchestrator.api.fields import Money
 from orchestrator.api.ratecard_children import KINDS, Loader, _rate_fields
-from orchestrator.ratecards import draft_edits
+from orchestrator.ratecards import draft_edits, draft_transform
 from orchestrator.ratecards.models import RATE_STATUSES
 from orchestrator.ratecards.revisions import Card, parse_candidates
 
@@ -65,7 +65,7 @@ class TransformFilterIn(Schema):
 
 class TransformChangeIn(Schema):
     type = fields.String(required=True, validate=Length(max=30), metadata={
-        "description": ", ".join(draft_edits.CHANGE_TYPES)})
+        "description": ", ".join(draft_transform.CHANGE_TYPES)})
     value = Money(allow_none=True, metadata={
         "description": "set_rate: the rate; add_rate: added (may be negative); "
         "multiply_rate: the factor (rounded half-up to 8 decimals)"})
@@ -90,7 +90,7 @@ class TransformRowOut(Schema):
 class TransformPreviewOut(Schema):
     count = fields.Integer(required=True, metadata={"description": "rows the filter selects"})
     sample = fields.List(fields.Nested(TransformRowOut), required=True, metadata={
-        "description": f"the first {draft_edits.SAMPLE_ROWS} of them, in prefix order"})
+        "description": f"the first {draft_transform.SAMPLE_ROWS} of them, in prefix order"})
 
 
 class TransformOut(Schema):
@@ -158,7 +158,7 @@ def _add_routes(blueprint: APIBlueprint, kind: str, load: Loader) -> None:
                    "change; nothing is changed.", responses=refusals)
     def preview(ctx: ApiContext, card_id: int, revision_id: int,
                 body: dict[str, Any]) -> dict[str, Any]:
-        found = draft_edits.preview_transform(ctx.db, ctx.actor, card(ctx, card_id),
+        found = draft_transform.preview_transform(ctx.db, ctx.actor, card(ctx, card_id),
                                               revision_id, _given(body.get("filter")),
                                               _given(body["change"]))
         return {"count": found["count"], "sample": [
@@ -175,7 +175,7 @@ def _add_routes(blueprint: APIBlueprint, kind: str, load: Loader) -> None:
                    "would be negative or too large.", responses=refusals)
     def transform(ctx: ApiContext, card_id: int, revision_id: int,
                   body: dict[str, Any]) -> dict[str, Any]:
-        count = draft_edits.apply_transform(ctx.db, ctx.actor, card(ctx, card_id),
+        count = draft_transform.apply_transform(ctx.db, ctx.actor, card(ctx, card_id),
                                             revision_id, _given(body.get("filter")),
                                             _given(body["change"]))
         return {"count": count}

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from orchestrator.actor import Actor
 from orchestrator.errors import Conflict, ValidationFailed
-from orchestrator.ratecards import draft_edits, revisions
+from orchestrator.ratecards import draft_edits, draft_transform, revisions
 from orchestrator.ratecards import provider_cards as provider_service
 from orchestrator.ratecards.models import RATE_STATUSES, RateRevision
 from orchestrator.ratecards.money import format_units
@@ -178,18 +178,18 @@ def register(blueprint: Blueprint, kind: Kind) -> None:
             flt, change = _filter_and_change(form)
             try:
                 if form.get("action") == "apply":
-                    seen = draft_edits.preview_transform(db(), who, card, revision_id, flt,
+                    seen = draft_transform.preview_transform(db(), who, card, revision_id, flt,
                                                          change)["count"]
                     if str(seen) != form.get("previewed", ""):
                         raise ValidationFailed.one("preview", "the filter or change is not "
                                                    "the one previewed (or the rates changed):"
                                                    " preview again, then apply")
-                    count = draft_edits.apply_transform(db(), who, card, revision_id, flt,
+                    count = draft_transform.apply_transform(db(), who, card, revision_id, flt,
                                                         change)
                     flash(f"{count:,} rate{'' if count == 1 else 's'} of draft revision "
                           f"{revision.number} changed.", "info")
                     return redirect(rates_tab(card_id, revision_id))
-                preview = draft_edits.preview_transform(db(), who, card, revision_id, flt,
+                preview = draft_transform.preview_transform(db(), who, card, revision_id, flt,
                                                         change)
             except (ValidationFailed, Conflict) as exc:
                 db().rollback()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from orchestrator.audit.models import AuditEntry
 from orchestrator.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orchestrator.ratecards import draft_edits as service
+from orchestrator.ratecards import draft_transform as transforms
 from orchestrator.ratecards.deck import read_rates, write_rates
 from orchestrator.ratecards.deck.validate import CANONICAL_SCHEMA
 from orchestrator.ratecards.models import Rate, RateRevision
@@ -159,9 +160,9 @@ def test_non_draft_revisions_are_refused(session: Session) -> None:
                                                                          "rate": "1"}),
             lambda r=rev: service.update_rate(session, ADMIN, card, r.id, "44", {"rate": "1"}),
             lambda r=rev: service.delete_rate(session, ADMIN, card, r.id, "44"),
-            lambda r=rev: service.preview_transform(session, ADMIN, card, r.id, {},
+            lambda r=rev: transforms.preview_transform(session, ADMIN, card, r.id, {},
                                                     {"type": "set_rate", "value": "1"}),
-            lambda r=rev: service.apply_transform(session, ADMIN, card, r.id, {},
+            lambda r=rev: transforms.apply_transform(session, ADMIN, card, r.id, {},
                                                   {"type": "set_rate", "value": "1"}),
         ]
         for call in calls:
@@ -177,7 +178,7 @@ def test_viewer_and_other_cards_refused(session: Session, draft: Any) -> None:
     with pytest.raises(PermissionDenied):
         service.add_rate(session, VIEWER, card, rev.id, {"prefix": "9", "rate": "1"})
     with pytest.raises(PermissionDenied):
-        service.apply_transform(session, VIEWER, card, rev.id, {}, {"type": "set_rate",
+        transforms.apply_transform(session, VIEWER, card, rev.id, {}, {"type": "set_rate",
                                                                    "value": "0"})
     other = provider(session, "Other")
     with pytest.raises(NotFound):
@@ -198,8 +199,8 @@ def test_customer_card_draft_keeps_candidates(session: Session) -> None:
 
 def transform(session: Session, card: Any, rev: RateRevision, flt: dict[str, Any],
               change: dict[str, Any]) -> tuple[int, int]:
-    preview = service.preview_transform(session, ADMIN, card, rev.id, flt, change)
-    return preview["count"], service.apply_transform(session, ADMIN, card, rev.id, flt,
+    preview = transforms.preview_transform(session, ADMIN, card, rev.id, flt, change)
+    return preview["count"], transforms.apply_transform(session, ADMIN, card, rev.id, flt,
                                                      change)
 
 
@@ -232,14 +233,14 @@ def test_filters_select_rows(session: Session, draft: Any, flt: dict[str, Any],
 def test_preview_sample_changes_nothing(session: Session, draft: Any) -> None:
     card, rev = draft
     before = rates(session, rev.id)
-    preview = service.preview_transform(session, ADMIN, card, rev.id, {"prefix": "^4"},
+    preview = transforms.preview_transform(session, ADMIN, card, rev.id, {"prefix": "^4"},
                                         {"type": "add_rate", "value": "-0.01"})
     assert preview["count"] == 5 and [s["prefix"] for s in preview["sample"]] == [
         "44", "4420", "447", "49", "4915"]
     first = preview["sample"][0]
     assert first["before"]["rate"] == 2_000_000 and first["after"]["rate"] == 1_000_000
     assert first["after"]["name"] == "UK" and rates(session, rev.id) == before
-    assert service.apply_transform(session, ADMIN, card, rev.id, {"prefix": "^4"},
+    assert transforms.apply_transform(session, ADMIN, card, rev.id, {"prefix": "^4"},
                                    {"type": "add_rate", "value": "-0.01"}) == 5
     assert rates(session, rev.id)["4915"]["rate"] == 6_000_000
 
@@ -248,9 +249,9 @@ def test_sample_is_first_twenty(session: Session) -> None:
     card = provider(session)
     rev = revision(session, card, [(str(1000 + i), "X", i) for i in range(30)],
                    state="draft")
-    preview = service.preview_transform(session, ADMIN, card, rev.id, {},
+    preview = transforms.preview_transform(session, ADMIN, card, rev.id, {},
                                         {"type": "set_status", "status": "blocked"})
-    assert preview["count"] == 30 and len(preview["sample"]) == service.SAMPLE_ROWS
+    assert preview["count"] == 30 and len(preview["sample"]) == transforms.SAMPLE_ROWS
     assert preview["sample"][0]["after"]["status"] == "blocked"
     assert preview["sample"][0]["before"]["status"] == "active"
 
@@ -291,7 +292,7 @@ def test_multiply_exact_half_up_against_decimal(session: Session) -> None:
         for prefix, _, units in rows:
             exact = (Decimal(units) * Decimal(factor)).quantize(Decimal(1), ROUND_HALF_UP)
             assert got[prefix]["rate"] == int(exact), (factor, units)
-            assert got[prefix]["rate"] == service.multiply_reference(
+            assert got[prefix]["rate"] == transforms.multiply_reference(
                 units, int(Decimal(factor) * SCALE))
 
 
@@ -302,13 +303,13 @@ def test_multiply_near_int64_limit(session: Session) -> None:
     assert transform(session, card, rev, {}, {"type": "multiply_rate",
                                               "value": "2"}) == (2, 2)
     assert rates(session, rev.id)["1"]["rate"] == top * 2 <= MAX_UNITS
-    errors = errors_of(lambda: service.apply_transform(
+    errors = errors_of(lambda: transforms.apply_transform(
         session, ADMIN, card, rev.id, {}, {"type": "multiply_rate", "value": "1.00000001"}))
     assert "1 selected rate above" in errors["change.value"][0]
-    errors = errors_of(lambda: service.apply_transform(
+    errors = errors_of(lambda: transforms.apply_transform(
         session, ADMIN, card, rev.id, {}, {"type": "add_rate", "value": "0.00000002"}))
     assert "above the largest" in errors["change.value"][0]
-    errors = errors_of(lambda: service.apply_transform(
+    errors = errors_of(lambda: transforms.apply_transform(
         session, ADMIN, card, rev.id, {}, {"type": "add_rate", "value": "-0.00000021"}))
     assert "1 selected rate below 0" in errors["change.value"][0]
     assert rates(session, rev.id)["2"]["rate"] == 20  # nothing changed by the refusals
@@ -340,7 +341,7 @@ def test_transform_validation(session: Session, draft: Any, flt: dict[str, Any],
                               change: dict[str, Any], field: str, message: str) -> None:
     card, rev = draft
     before = rates(session, rev.id)
-    for call in (service.preview_transform, service.apply_transform):
+    for call in (transforms.preview_transform, transforms.apply_transform):
         errors = errors_of(lambda c=call: c(session, ADMIN, card, rev.id, flt, change))
         assert message in " ".join(errors[field]), errors
     assert rates(session, rev.id) == before
@@ -363,8 +364,8 @@ def test_large_draft_transform(session: Session) -> None:
     pattern = "1[0-2]\\d*[05]$"
     flt = {"prefix": pattern}
     change = {"type": "multiply_rate", "value": "1.1"}
-    preview = service.preview_transform(session, ADMIN, card, rev.id, flt, change)
-    applied = service.apply_transform(session, ADMIN, card, rev.id, flt, change)
+    preview = transforms.preview_transform(session, ADMIN, card, rev.id, flt, change)
+    applied = transforms.apply_transform(session, ADMIN, card, rev.id, flt, change)
     hit = frame["prefix"].str.contains(f"^(?:{pattern})")
     expected = frame.with_columns(pl.when(hit).then(
         (pl.col("rate").cast(pl.Int128) * 110_000_000 + SCALE // 2) // SCALE)
