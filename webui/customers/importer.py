@@ -4,23 +4,18 @@ The wizard is a face on ``orchestrator.customers.csv_import`` (the service the C
 ``orchestrator customers import`` calls): the service reads the file, checks the
 mapping and every row, and creates all rows or none, with the audit entries.
 
-The uploaded file stays on the server between the steps, in
-``<var_dir>/imports/<token>.csv`` next to ``<token>.json`` (who uploaded it, the
-options and the chosen columns). Only the random token is kept in the session
-cookie. A finished or cancelled import removes its files at once; any wizard request
-removes files older than an hour.
+The uploaded file stays on the server between the steps (``import_store``); only
+a random token is kept in the session cookie.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,18 +28,24 @@ from orchestrator.customers.validation import CUSTOMER_FIELDS, clean_customer
 from orchestrator.errors import ValidationFailed
 from webui.auth import login_required
 from webui.customers.common import bp, require_write
+from webui.customers.import_store import (
+    SESSION_KEY,
+    Upload,
+    check_content,
+    discard,
+    load,
+    sweep,
+    upload_dir,
+    write_meta,
+)
 from webui.db import db
-from webui.state import web_state
 
 MAX_BYTES = 10 * 1024 * 1024
-KEEP_SECONDS = 3600
 SAMPLE_ROWS = 3
 PREVIEW_ROWS = 10
-SESSION_KEY = "customer_import"
 # The fields csv_import requires (name always from a column; currency from a column
 # or one value for every row).
 REQUIRED = ("name", "currency")
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 FIELD_LABELS: dict[str, str] = {
     "name": "Name",
@@ -125,106 +126,6 @@ def guess_mapping(columns: list[str]) -> dict[str, str]:
     return mapping
 
 
-def check_content(content: bytes) -> tuple[str, str | None]:
-    """(encoding the service will read it in, a problem that stops the import or None)."""
-    if not content.strip():
-        return "", "The file is empty."
-    if content.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        return "", ("This is a spreadsheet workbook (Excel or similar), not a CSV file: "
-                    "save it as \u201cCSV UTF-8\u201d and upload that file.")
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "", ("The file is UTF-16 text, which cannot be read: save it as "
-                    "\u201cCSV UTF-8\u201d and upload it again.")
-    if b"\x00" in content:
-        line = content[:content.index(b"\x00")].count(b"\n") + 1
-        return "", (f"The file contains NUL bytes (first on line {line}): it is not a "
-                    "text CSV file. Save it as \u201cCSV UTF-8\u201d and upload it again.")
-    try:
-        content.decode("utf-8-sig")
-        return "UTF-8", None
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    try:
-        content.decode("cp1252")
-        return "Windows-1252", None
-    except UnicodeDecodeError as exc:
-        line = content[:exc.start].count(b"\n") + 1
-        byte = content[exc.start]
-        first = content[:utf8_error.start].count(b"\n") + 1
-        return "", (f"The file is neither UTF-8 nor Windows-1252 text: byte 0x{byte:02X} on "
-                    f"line {line} cannot be read (the first non-UTF-8 byte is on line "
-                    f"{first}). Save it as \u201cCSV UTF-8\u201d and upload it again.")
-
-
-# -- the uploaded file between the steps ------------------------------------------------
-
-
-@dataclass
-class Upload:
-    token: str
-    user_id: int
-    filename: str
-    size: int
-    header: bool
-    encoding: str
-    created: float
-    mapping: dict[str, str] | None = None  # column -> field, once chosen
-    defaults: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def header_row(self) -> int | None:
-        return 1 if self.header else None
-
-
-def _dir() -> Path:
-    path = web_state().settings.var_dir / "imports"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def _sweep() -> None:
-    """Remove uploads older than KEEP_SECONDS (whoever left them)."""
-    limit = time.time() - KEEP_SECONDS
-    for path in _dir().iterdir():
-        try:
-            if path.suffix in (".csv", ".json", ".tmp") and path.stat().st_mtime < limit:
-                path.unlink()
-        except FileNotFoundError:
-            continue  # another request removed it first
-
-
-def _write_meta(upload: Upload) -> None:
-    target = _dir() / f"{upload.token}.json"
-    temp = target.with_suffix(".tmp")
-    temp.write_text(json.dumps(asdict(upload)), encoding="utf-8")
-    os.replace(temp, target)
-
-
-def _discard(token: str | None) -> None:
-    if token and TOKEN.match(token):
-        for suffix in (".csv", ".json"):
-            (_dir() / f"{token}{suffix}").unlink(missing_ok=True)
-
-
-def _load(user_id: int | None) -> tuple[Upload, bytes] | None:
-    """This session's upload, if it still exists, is recent and belongs to this user."""
-    token = session.get(SESSION_KEY)
-    if not isinstance(token, str) or not TOKEN.match(token):
-        return None
-    folder = _dir()
-    try:
-        upload = Upload(**json.loads((folder / f"{token}.json").read_text(encoding="utf-8")))
-        content = (folder / f"{token}.csv").read_bytes()
-    except (OSError, ValueError, TypeError):
-        return None
-    if upload.user_id != user_id:
-        return None
-    if upload.created < time.time() - KEEP_SECONDS:
-        _discard(token)
-        return None
-    return upload, content
-
-
 def _gone() -> ResponseReturnValue:
     session.pop(SESSION_KEY, None)
     flash("The uploaded file is no longer available (uploads are kept for an hour): "
@@ -253,7 +154,7 @@ def _size(n: int) -> str:
 @login_required
 def import_upload() -> ResponseReturnValue:
     who = require_write()
-    _sweep()
+    sweep()
     if request.method == "GET":
         return _upload_page([], header=True)
     header = "header" in request.form
@@ -279,10 +180,10 @@ def import_upload() -> ResponseReturnValue:
     if not table.rows:
         return _upload_page(["The file has no data rows"
                              + (" under its header row." if header else ".")], header, 422)
-    _discard(session.get(SESSION_KEY))
+    discard(session.get(SESSION_KEY))
     token = secrets.token_urlsafe(24)
-    (_dir() / f"{token}.csv").write_bytes(content)
-    _write_meta(Upload(token=token, user_id=who.user_id or 0,
+    (upload_dir() / f"{token}.csv").write_bytes(content)
+    write_meta(Upload(token=token, user_id=who.user_id or 0,
                        filename=Path(sent.filename).name[:200], size=len(content),
                        header=header, encoding=encoding, created=time.time()))
     session[SESSION_KEY] = token
@@ -368,8 +269,8 @@ def _mapping_page(upload: Upload, table: csv_import.CsvTable, mapping: dict[str,
 @login_required
 def import_mapping() -> ResponseReturnValue:
     who = require_write()
-    _sweep()
-    loaded = _load(who.user_id)
+    sweep()
+    loaded = load(who.user_id)
     if loaded is None:
         return _gone()
     upload, content = loaded
@@ -394,7 +295,7 @@ def import_mapping() -> ResponseReturnValue:
     if overall or inline:
         return _mapping_page(upload, table, mapping, defaults, overall, inline, 422)
     upload.mapping, upload.defaults = mapping, defaults
-    _write_meta(upload)
+    write_meta(upload)
     return redirect(url_for("customers.import_preview"))
 
 
@@ -450,8 +351,8 @@ def _error_lines(errors: dict[str, list[str]]) -> list[str]:
 @login_required
 def import_preview() -> ResponseReturnValue:
     who = require_write()
-    _sweep()
-    loaded = _load(who.user_id)
+    sweep()
+    loaded = load(who.user_id)
     if loaded is None:
         return _gone()
     upload, content = loaded
@@ -478,7 +379,7 @@ def import_preview() -> ResponseReturnValue:
 @login_required
 def import_confirm() -> ResponseReturnValue:
     who = require_write()
-    loaded = _load(who.user_id)
+    loaded = load(who.user_id)
     if loaded is None:
         return _gone()
     upload, content = loaded
@@ -497,7 +398,7 @@ def import_confirm() -> ResponseReturnValue:
         flash("Nothing was imported: the file has errors, listed below.", "error")
         return redirect(url_for("customers.import_preview"))
     db().commit()  # before the file goes: a failed commit leaves it for another try
-    _discard(upload.token)
+    discard(upload.token)
     session.pop(SESSION_KEY, None)
     noun = "customer" if result.row_count == 1 else "customers"
     flash(f"Imported {result.row_count} {noun}.", "info")
@@ -508,7 +409,7 @@ def import_confirm() -> ResponseReturnValue:
 @login_required
 def import_cancel() -> ResponseReturnValue:
     require_write()
-    _discard(session.pop(SESSION_KEY, None))
+    discard(session.pop(SESSION_KEY, None))
     flash("Import cancelled: nothing was imported.", "info")
     return redirect(url_for("customers.index"))
 

@@ -24,7 +24,7 @@ from orchestrator.db import make_engine, session_factory
 from orchestrator.users.service import create_user
 from tests.support.dataplane import test_settings as settings_for
 from webui import create_app
-from webui.customers import importer
+from webui.customers import import_store, importer
 
 PASSWORD = "correct horse battery staple"
 
@@ -103,15 +103,15 @@ def test_guess_ignores_case_spaces_and_underscores_and_takes_each_field_once() -
 
 
 def test_content_check_names_the_encoding_problem() -> None:
-    assert importer.check_content("Name\r\nCafé Ltd\r\n".encode()) == ("UTF-8", None)
-    assert importer.check_content("Name\r\nCafé Ltd\r\n".encode("cp1252")) == (
+    assert import_store.check_content("Name\r\nCafé Ltd\r\n".encode()) == ("UTF-8", None)
+    assert import_store.check_content("Name\r\nCafé Ltd\r\n".encode("cp1252")) == (
         "Windows-1252", None)
-    _, problem = importer.check_content(b"Name\nok\nbad \x81\x8d here\n")
+    _, problem = import_store.check_content(b"Name\nok\nbad \x81\x8d here\n")
     assert problem is not None
     assert "neither UTF-8 nor Windows-1252" in problem and "line 3" in problem
-    _, problem = importer.check_content(b"PK\x03\x04 rest of a zip")
+    _, problem = import_store.check_content(b"PK\x03\x04 rest of a zip")
     assert problem is not None and "spreadsheet workbook" in problem
-    _, problem = importer.check_content("Name\nx\n".encode("utf-16"))
+    _, problem = import_store.check_content("Name\nx\n".encode("utf-16"))
     assert problem is not None and "UTF-16" in problem
 
 
@@ -151,7 +151,7 @@ def test_good_file_previews_then_imports_all_rows_and_removes_the_upload(
     _, html = upload(client, GOOD.encode())
     assert len(list(wizard.imports.glob("*.csv"))) == 1
     with client.session_transaction() as cookie:
-        token = cookie[importer.SESSION_KEY]  # only a token, not the file
+        token = cookie[import_store.SESSION_KEY]  # only a token, not the file
         assert (wizard.imports / f"{token}.csv").read_bytes() == GOOD.encode()
         assert "Alpha Tel" not in json.dumps(dict(cookie))
     chosen = client.post("/customers/import/columns", follow_redirects=True, data={
@@ -233,9 +233,9 @@ def test_an_upload_older_than_an_hour_is_gone(wizard: Wizard) -> None:
     upload(client, GOOD.encode())
     [meta] = wizard.imports.glob("*.json")
     data = json.loads(meta.read_text())
-    data["created"] -= importer.KEEP_SECONDS + 1
+    data["created"] -= import_store.KEEP_SECONDS + 1
     meta.write_text(json.dumps(data))
-    old = time.time() - importer.KEEP_SECONDS - 1
+    old = time.time() - import_store.KEEP_SECONDS - 1
     for path in wizard.imports.iterdir():
         os.utime(path, (old, old))
     gone = client.get("/customers/import/preview", follow_redirects=True)
