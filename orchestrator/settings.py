@@ -9,8 +9,9 @@ exists), and the defaults below.  docs/configuration.md lists every field.
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from ipaddress import ip_address, ip_network
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,9 @@ class Settings(BaseSettings):
     rpc_port: int = Field(5071, ge=1, le=65535,
                           description="Kamailio JSON-RPC (HTTP) port, loopback only")
     kamailio_shm_mb: int = Field(1024, ge=64, description="Kamailio shared memory (-m), MB")
-    kamailio_pkg_mb: int = Field(16, ge=8, description="Kamailio private memory (-M), MB")
+    kamailio_pkg_mb: int = Field(64, ge=8, description="Kamailio private memory per "
+                                 "process (-M), MB; a reload reads the whole mtrees table "
+                                 "into it: about 450 bytes per tariff prefix loaded")
     kamailio_children: int = Field(4, ge=1, le=64, description="UDP/TCP worker processes")
     kamailio_debug: int = Field(1, ge=-5, le=4, description="Kamailio log level")
 
@@ -87,13 +90,16 @@ class Settings(BaseSettings):
     job_workers: int = Field(2, ge=1, le=64, description="Worker threads of "
                              "`orchestrator jobs worker`")
 
-    # Relay used until ingress routing exists (issue 2): a call from an allowed source
-    # goes to this destination with media anchored by rtpengine.
-    allowed_sources: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
-    test_destination: str = Field("127.0.0.1:5080", description="host:port of the test "
-                                  "destination")
-    anchor_media: bool = Field(True, description="Relay media through rtpengine (strict: "
-                               "no rtpengine, no call); false lets media flow directly")
+    # Switch data (issue 5)
+    media_zones: dict[str, str] = Field(
+        default_factory=dict,
+        description="Media zones: name -> rtpengine ng socket(s) of that zone, space "
+        "separated, e.g. {eu = \"udp:10.0.0.5:2223\"}; routes pick one by name "
+        "(rtp_proxy), `auto` is the local rtpengine")
+    snapshots_kept: int = Field(10, ge=2, le=1000, description="Applied switch snapshots "
+                                "kept for rollback")
+    sip_ping_interval: int = Field(30, ge=30, le=3600, description="Seconds between "
+                                   "in-dialog OPTIONS of routes with SIP ping")
 
     # Rate cards
     base_currency: str = Field("USD", pattern=r"^[A-Z]{3}$",
@@ -121,17 +127,18 @@ class Settings(BaseSettings):
         ip_address(value)
         return value
 
-    @field_validator("allowed_sources")
+    @field_validator("media_zones")
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        return [str(ip_network(v, strict=False)) for v in value]
-
-    @field_validator("test_destination")
-    @classmethod
-    def _hostport(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port, e.g. 127.0.0.1:5080")
+    def _zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, sockets in value.items():
+            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$", name) or name in (
+                    "auto", "direct"):
+                raise ValueError(f"media zone {name!r}: a name of letters, digits, _ and "
+                                 "- (not auto or direct)")
+            if not sockets.split() or not all(
+                    re.match(r"^udp6?:[^\s:]+:\d+$|^udp6?:\[[0-9a-fA-F:]+\]:\d+$", x)
+                    for x in sockets.split()):
+                raise ValueError(f"media zone {name!r}: ng sockets like udp:10.0.0.5:2223")
         return value
 
     @model_validator(mode="after")
@@ -159,6 +166,20 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'orchestrator.db'}"
+
+    @property
+    def switch_dir(self) -> Path:
+        """Switch data: the local node's Kamailio table file and applied snapshots."""
+        return self.var_dir / "switch"
+
+    @property
+    def switch_db(self) -> Path:
+        """The local node's Kamailio table file (db_sqlite)."""
+        return self.switch_dir / "kamailio.db"
+
+    def media_zone_sets(self) -> dict[str, int]:
+        """rtpengine set id of each media zone: ``auto`` is 0, the others 1.. by name."""
+        return {"auto": 0} | {name: n for n, name in enumerate(sorted(self.media_zones), 1)}
 
     @property
     def rpc_url(self) -> str:

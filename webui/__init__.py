@@ -60,9 +60,11 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         app.register_blueprint(blueprint)
     from webui import customer_cards
     app.register_blueprint(customer_cards.bp)
-    from webui import currencies, jobs_status, provider_cards
-    for blueprint in (provider_cards.bp, currencies.bp, jobs_status.bp):
+    from webui import currencies, explain, jobs_status, provider_cards
+    for blueprint in (provider_cards.bp, currencies.bp, jobs_status.bp, explain.bp):
         app.register_blueprint(blueprint)
+    from webui import switch
+    app.register_blueprint(switch.bp)
     init_api(app, csrf)
     _register_error_pages(app)
     app.after_request(add_security_headers)

@@ -15,12 +15,14 @@ from orchestrator.api import (
     customers_children,
     docs,
     errors,
+    explain,
     jobs,
     provider_cards,
     ratecard_children,
     ratecard_drafts,
     ratecard_jobs,
     routes,
+    switch,
     tokens,
     users,
 )
@@ -32,7 +34,7 @@ RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_c
                                         ratecard_children.bp, ratecard_drafts.bp,
                                         provider_cards.bp,
                                         customer_cards.bp, currencies.bp, ratecard_jobs.bp,
-                                        routes.bp)
+                                        routes.bp, explain.bp, switch.bp)
 
 DESCRIPTION = """REST API of the orchestrator control plane.
 

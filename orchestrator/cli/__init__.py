@@ -9,10 +9,12 @@ from orchestrator.cli.carriers import carriers
 from orchestrator.cli.config import config
 from orchestrator.cli.customers import customers
 from orchestrator.cli.db import db
+from orchestrator.cli.explain import explain
 from orchestrator.cli.jobs import jobs
 from orchestrator.cli.ratecards import ratecards
 from orchestrator.cli.routes import routes
 from orchestrator.cli.stack import stack
+from orchestrator.cli.switch import apply_, rollback, status
 from orchestrator.cli.users import users
 from orchestrator.cli.web import web
 
@@ -37,6 +39,9 @@ cli.add_command(customers)
 cli.add_command(jobs)
 cli.add_command(ratecards)
 cli.add_command(routes)
+cli.add_command(explain)
+for command in (apply_, status, rollback):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 
 from orchestrator.settings import Settings
+from orchestrator.switch.tablefile import ensure_table_file
 
 MODULE_DIRS = (
     Path("/usr/lib/x86_64-linux-gnu/kamailio/modules"),
@@ -68,8 +69,10 @@ def check_kamailio(settings: Settings, cfg: Path) -> None:
 
 
 def write_configs(settings: Settings, check: bool = True) -> RenderedConfigs:
-    """Render both configs into settings.config_dir (Kamailio's checked first)."""
+    """Render both configs into settings.config_dir (Kamailio's checked first), and
+    create the switch table file Kamailio's modules load from if it is missing."""
     settings.ensure_dirs()
+    ensure_table_file(settings.switch_db)
     kamailio_cfg = settings.config_dir / "kamailio.cfg"
     rtpengine_conf = settings.config_dir / "rtpengine.conf"
     staged = kamailio_cfg.with_suffix(".cfg.new")

@@ -14,11 +14,10 @@ from orchestrator.settings import Settings
     "overrides",
     [
         {},
-        {"anchor_media": False},
-        {"sip_port": 5080, "rpc_port": 5091, "kamailio_children": 1,
-         "allowed_sources": ["10.0.0.0/8", "192.0.2.1/32"], "test_destination": "10.1.1.1:5060"},
+        {"media_zones": {"eu": "udp:10.0.0.5:2223", "us": "udp:10.0.1.5:2223 udp:10.0.1.6:2223"}},
+        {"sip_port": 5080, "rpc_port": 5091, "kamailio_children": 1, "sip_realm": "voip.example"},
     ],
-    ids=["defaults", "direct-media", "custom"],
+    ids=["defaults", "media-zones", "custom"],
 )
 def test_every_render_passes_kamailio_check(tmp_path: Path, overrides: dict[str, object]) -> None:
     settings = Settings(var_dir=tmp_path, **overrides)  # type: ignore[arg-type]
@@ -26,10 +25,15 @@ def test_every_render_passes_kamailio_check(tmp_path: Path, overrides: dict[str,
     text = out.kamailio_cfg.read_text()
     assert f"listen=udp:{settings.sip_ip}:{settings.sip_port}" in text
     assert f"listen=tcp:127.0.0.1:{settings.rpc_port}" in text
-    assert f'$du = "sip:{settings.test_destination}"' in text
-    for net in settings.allowed_sources:
-        assert f'is_in_subnet("$si", "{net}")' in text
-    assert ("rtpengine_offer" in text) == settings.anchor_media
+    # every module reads the switch table file, which exists before Kamailio starts
+    assert text.count(f'"sqlite:///{settings.switch_db}"') == 1
+    assert settings.switch_db.is_file()
+    assert f'auth_challenge("{settings.sip_realm}", "1")' in text
+    # set 0 is the local rtpengine, then one rtpengine set per media zone
+    assert f'"0 == udp:127.0.0.1:{settings.rtpengine_ng_port}"' in text
+    for name, set_id in settings.media_zone_sets().items():
+        if name != "auto":
+            assert f'"{set_id} == {settings.media_zones[name]}"' in text
     conf = out.rtpengine_conf.read_text()
     assert f"listen-ng = 127.0.0.1:{settings.rtpengine_ng_port}" in conf
     assert f"interface = {settings.media_ip}" in conf

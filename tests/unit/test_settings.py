@@ -12,10 +12,11 @@ from orchestrator.settings import Settings
 
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORCHESTRATOR_SIP_PORT", "5070")
-    monkeypatch.setenv("ORCHESTRATOR_ALLOWED_SOURCES", '["10.1.2.0/24", "192.0.2.7"]')
+    monkeypatch.setenv("ORCHESTRATOR_MEDIA_ZONES", '{"eu": "udp:10.0.0.5:2223"}')
     settings = Settings()
     assert settings.sip_port == 5070
-    assert settings.allowed_sources == ["10.1.2.0/24", "192.0.2.7/32"]
+    assert settings.media_zones == {"eu": "udp:10.0.0.5:2223"}
+    assert settings.media_zone_sets() == {"auto": 0, "eu": 1}
 
 
 def test_toml_file_and_env_priority(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,8 +40,8 @@ def test_missing_toml_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     [
         ("sip_port", 70000, "less than or equal to 65535"),
         ("sip_ip", "not-an-ip", "does not appear to be an IPv4 or IPv6 address"),
-        ("test_destination", "127.0.0.1", "host:port"),
-        ("allowed_sources", ["300.0.0.0/8"], "does not appear to be an IPv4 or IPv6 network"),
+        ("media_zones", {"auto": "udp:10.0.0.5:2223"}, "not auto or direct"),
+        ("media_zones", {"eu": "10.0.0.5"}, "ng sockets like udp:10.0.0.5:2223"),
         ("kamailio_shm_mb", 8, "greater than or equal to 64"),
         ("no_such_setting", 1, "Extra inputs are not permitted"),
     ],
