@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.compile.snapshot import Snapshot
+from orchestrator.compile.validate import validate_snapshot
 from orchestrator.kamailio import KamailioError, mtree
 from orchestrator.settings import Settings
 from orchestrator.switch import store, tablefile
@@ -71,7 +72,11 @@ class ApplyError(RuntimeError):
 def apply_snapshot(nodes: Sequence[SwitchNode], snapshot: Snapshot,
                    tariff_source: TariffSource, *,
                    progress: Progress | None = None) -> ApplyReport:
-    """Write, reload, verify and flip ``snapshot`` on each node."""
+    """Write, reload, verify and flip ``snapshot`` on each node.
+
+    The snapshot is validated first (ValidationFailed, nothing touched): a snapshot
+    that did not come from ``compile_snapshot`` gets the same checks."""
+    validate_snapshot(snapshot)
     report = ApplyReport(snapshot.version, [])
     for index, node in enumerate(nodes):
         def say(step: int, message: str, index: int = index, name: str = node.name) -> None:

@@ -47,7 +47,7 @@ def test_settings(var_dir: Path, **overrides: object) -> Settings:
         "media_ip": TEST_MEDIA_IP,
         "rtp_port_min": rtp_min,
         "rtp_port_max": rtp_max,
-        "kamailio_shm_mb": 128,
+        "kamailio_shm_mb": 512,
         "kamailio_children": 2,
         "secret_key": "test-secret-key",
     }
@@ -92,6 +92,11 @@ class Dataplane:
                 who="tests")
         report.raise_for_errors()
         return snapshot
+
+    def restart_kamailio(self) -> None:
+        """Stop Kamailio and start it again on the same config and table file."""
+        self.kamailio.stop()
+        self.kamailio = start_kamailio(self.settings, self.settings.config_dir / "kamailio.cfg")
 
     def stop(self) -> None:
         self.kamailio.stop()

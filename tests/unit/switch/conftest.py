@@ -20,9 +20,9 @@ def route(id: int, customer_id: int, tree: str, **changes: object) -> RouteRow:
 
 def make_snapshot(tree: str = "t1", *, channels: int = 10, extra_tree: str = "") -> Snapshot:
     """Two customers (route groups 1 and 2), a route each, one carrier with a gateway."""
-    tariffs = [TariffRef(101, 1, tree, "USD"), TariffRef(102, 1, tree, "USD")]
-    routes = [route(1, 1, tree, channels=channels), route(2, 2, tree, tech_prefix="77",
-                                                         has_dial_string=True)]
+    tariffs = [TariffRef(101, 1, tree, "USD")]
+    routes = [route(1, 1, tree, channels=channels),
+              route(2, 2, tree, tech_prefix="77", has_dial_string=True, customer_card_id=101)]
     if extra_tree:
         tariffs.append(TariffRef(103, 2, extra_tree, "EUR"))
         routes.append(route(3, 2, extra_tree))
@@ -48,8 +48,8 @@ TARIFFS = {
     "t1": [("44", "100|60|60|0|a|50:80:0|0"), ("4420", "120|60|60|0|a|50:90:0|0")],
     "t2": [("44", "150|60|60|0|a|50:80:0|0"),
            # 30 candidates: a value far longer than the schema's VARCHAR(128)
-           ("33", "90|60|60|0|a|" + ",".join(f"{1000 + i}:{900 + i}:1" for i in range(30))
-            + "|" + ",".join(str(i) for i in reversed(range(30))))],
+           ("33", "90|60|60|0|a|" + ";".join(f"{1000 + i}:{900 + i}:1" for i in range(30))
+            + "|" + ";".join(str(i) for i in reversed(range(30))))],
     "t3": [("1", "10|60|60|0|a||")],
 }
 
