@@ -72,24 +72,24 @@ def test_statistics(rpc: KamailioRPC) -> None:
 
 def test_htable_round_trip(rpc: KamailioRPC) -> None:
     key = f"test-{uuid.uuid4().hex[:8]}"
-    htable.sets(rpc, "switch", key, "snapshot-abc")
-    htable.seti(rpc, "switch", key + "-n", 42)
-    assert htable.get(rpc, "switch", key) == "snapshot-abc"
-    assert htable.get(rpc, "switch", key + "-n") == 42
-    dump = htable.dump(rpc, "switch")
+    htable.sets(rpc, "rr", key, "snapshot-abc")
+    htable.seti(rpc, "rr", key + "-n", 42)
+    assert htable.get(rpc, "rr", key) == "snapshot-abc"
+    assert htable.get(rpc, "rr", key + "-n") == 42
+    dump = htable.dump(rpc, "rr")
     assert dump[key] == "snapshot-abc" and dump[key + "-n"] == 42
-    assert htable.delete(rpc, "switch", key) is True
-    assert htable.delete(rpc, "switch", key) is False
-    assert htable.get(rpc, "switch", key) is None
-    htable.flush(rpc, "switch")
-    assert htable.dump(rpc, "switch") == {}
+    assert htable.delete(rpc, "rr", key) is True
+    assert htable.delete(rpc, "rr", key) is False
+    assert htable.get(rpc, "rr", key) is None
+    htable.flush(rpc, "rr")
+    assert htable.dump(rpc, "rr") == {}
 
 
 def test_htable_faults(rpc: KamailioRPC) -> None:
     with pytest.raises(KamailioFault, match="No such htable"):
         htable.get(rpc, "no_such_table", "k")
-    with pytest.raises(KamailioFault, match="No htable db_url"):
-        htable.reload(rpc, "switch")     # the switch table is not loaded from a database
+    with pytest.raises(KamailioFault, match="No database htable"):
+        htable.reload(rpc, "rr")     # rr (round-robin counters) lives in memory only
 
 
 def test_dialogs(rpc: KamailioRPC) -> None:
