@@ -277,9 +277,31 @@ def dialplan_rows(snapshot: Snapshot, gen: int) -> list[tuple[int, int, str]]:
     return [(gen * ID_OFFSET + r.route_id, r.position, r.pattern) for r in snapshot.dial_rules]
 
 
+def percent_weights(weights: Sequence[tuple[int, int]]) -> dict[int, int]:
+    """(key, weight) pairs of one dispatcher set -> key: its share in percent.
+
+    dispatcher's ``weight`` attribute (algorithm 9) is a percentage of the set's calls,
+    not a relative weight: slots of the 100 left unfilled go to the last destination,
+    so raw weights 3 and 1 would give 3 % and 97 %.  Largest remainder: the percents
+    sum to exactly 100 (ties go to the earlier key)."""
+    total = sum(w for _, w in weights)
+    if total <= 0:
+        return {key: 0 for key, _ in weights}
+    shares = {key: divmod(w * 100, total) for key, w in weights}
+    left = 100 - sum(q for q, _ in shares.values())
+    ranked = sorted(shares, key=lambda key: -shares[key][1])  # stable: earlier first
+    return {key: q + int(key in ranked[:left]) for key, (q, _) in shares.items()}
+
+
 def dispatcher_rows(snapshot: Snapshot, gen: int) -> list[tuple[int, str, str, str]]:
-    return [(gen * ID_OFFSET + gw.carrier_id, gw.uri, f"weight={gw.weight}", f"gw{gw.id}")
-            for gw in snapshot.gateways]
+    by_carrier: dict[int, list[tuple[int, int]]] = {}
+    for gw in snapshot.gateways:
+        by_carrier.setdefault(gw.carrier_id, []).append((gw.id, gw.weight))
+    percent: dict[int, int] = {}
+    for weights in by_carrier.values():
+        percent.update(percent_weights(weights))
+    return [(gen * ID_OFFSET + gw.carrier_id, gw.uri, f"weight={percent[gw.id]}",
+             f"gw{gw.id}") for gw in snapshot.gateways]
 
 
 def ingress_rows(snapshot: Snapshot, gen: int) -> list[tuple[str, str, str]]:

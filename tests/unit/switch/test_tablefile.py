@@ -90,7 +90,7 @@ def test_dialplan_dispatcher_ingress_rows_offset_by_generation(db: Path,
                 "attrs FROM dialplan ORDER BY pr") == [
         (200000002, 1, 1, "^44", 0, "", "", ""), (200000002, 2, 1, "^33", 0, "", "", "")]
     assert rows(db, "SELECT setid, destination, flags, priority, attrs, description "
-                "FROM dispatcher") == [(200000005, "sip:127.0.0.1:5090", 0, 0, "weight=10",
+                "FROM dispatcher") == [(200000005, "sip:127.0.0.1:5090", 0, 0, "weight=100",
                                         "gw9")]
     assert rows(db, "SELECT tprefix, tvalue FROM mtrees WHERE tname = 'ing2' ORDER BY 1") == [
         ("000001", "1"), ("00000277", "2")]
@@ -226,3 +226,17 @@ def test_serving_generation_round_trip(db: Path) -> None:
     set_serving_generation(db, None)
     assert serving_generation(db) is None
     assert tablefile.serving_generation(db.parent / "missing.db") is None
+
+
+@pytest.mark.parametrize("weights,percent", [
+    ([(1, 10)], {1: 100}),
+    ([(1, 3), (2, 1)], {1: 75, 2: 25}),
+    ([(1, 1), (2, 1), (3, 1)], {1: 34, 2: 33, 3: 33}),
+    ([(1, 2), (2, 1), (3, 100)], {1: 2, 2: 1, 3: 97}),
+])
+def test_gateway_weights_become_percents(weights: list[tuple[int, int]],
+                                         percent: dict[int, int]) -> None:
+    """dispatcher (algorithm 9) reads weight as a percentage and gives the unfilled
+    slots of 100 to the last gateway: relative weights are scaled to sum 100."""
+    assert tablefile.percent_weights(weights) == percent
+    assert sum(percent.values()) == 100
