@@ -5,8 +5,9 @@ loopback address), carriers and routes in the data plane's model, applies, and c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,27 +33,31 @@ class Customer:
         self.workdir = workdir
         self.ip = source_ip
 
-    def start(self, number: str, **options: object) -> Sipp:
-        return uac(self.workdir, self.plane.target, number, port=free_port(),  # type: ignore[arg-type]
+    def start(self, number: str, **options: Any) -> Sipp:
+        return uac(self.workdir, self.plane.target, number, port=free_port(),
                    ip=self.ip, **options).start()
 
-    def run(self, number: str, timeout: float = 60.0, **options: object) -> SippResult:
+    def run(self, number: str, timeout: float = 60.0, **options: Any) -> SippResult:
         sipp = self.start(number, **options)
         try:
             return sipp.result(timeout=timeout)
         finally:
             sipp.stop()
 
-    def call(self, number: str, **options: object) -> str | None:
+    def call(self, number: str, **options: Any) -> str | None:
         """Place one call; the final response it got, e.g. "200 OK"."""
         return final_response(self.run(number, **options))
 
-    def calls(self, number: str, count: int, **options: object) -> list[str | None]:
+    def calls(self, number: str, count: int, **options: Any) -> list[str | None]:
         return final_responses(self.run(number, calls=count, **options))
 
 
+# The type of the caller_factory fixture: a Customer calling from the given address.
+CallerFactory = Callable[[str], Customer]
+
+
 @pytest.fixture
-def caller_factory(dataplane: Dataplane, tmp_path: Path):  # type: ignore[no-untyped-def]
+def caller_factory(dataplane: Dataplane, tmp_path: Path) -> CallerFactory:
     def make(source_ip: str) -> Customer:
         return Customer(dataplane, tmp_path / "customers", source_ip)
     (tmp_path / "customers").mkdir()
