@@ -11,6 +11,7 @@ from orchestrator.cli.customers import customers
 from orchestrator.cli.db import db
 from orchestrator.cli.explain import explain
 from orchestrator.cli.jobs import jobs
+from orchestrator.cli.media import calls, media
 from orchestrator.cli.ratecards import ratecards
 from orchestrator.cli.routes import routes
 from orchestrator.cli.stack import stack
@@ -40,6 +41,8 @@ cli.add_command(jobs)
 cli.add_command(ratecards)
 cli.add_command(routes)
 cli.add_command(explain)
+cli.add_command(media)
+cli.add_command(calls)
 for command in (apply_, status, rollback):
     cli.add_command(command)
 

@@ -162,7 +162,7 @@ def test_create_card_add_rule_build_and_read_the_sell_rates(
     london = table.locator("tr[data-prefix='4420']")
     expect(london.locator("td[data-col='rate']")).to_have_text(sell(DECK["4420"][1]))
 
-    page.get_by_role("link", name="Routing").click()
+    page.get_by_role("link", name="Routing", exact=True).click()
     page.get_by_label("Number").fill("442079460000")
     page.get_by_role("button", name="Look up").click()
     expect(page.get_by_test_id("route-prefix")).to_have_text("4420")

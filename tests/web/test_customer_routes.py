@@ -68,7 +68,7 @@ def test_add_route_with_tech_prefix_and_two_line_dial_string(
     customer_id, tariff_id, tariff_name, provider_id, provider_name = setup_customer(web)
     log_in(page, web)
     page.goto(web.url(f"/customers/{customer_id}"))
-    page.get_by_role("link", name="Routing").click()
+    page.get_by_role("link", name="Routing", exact=True).click()
     expect(page.get_by_text("No ingress routes")).to_be_visible()
     page.get_by_label("Tariff").select_option(label=tariff_name)
     page.get_by_label("Tech prefix").fill("1234")
