@@ -5,6 +5,7 @@ from orchestrator.carriers.models import Carrier, CarrierPayment, Gateway
 from orchestrator.customers.models import Customer, CustomerIP, CustomerPayment, SipUser
 from orchestrator.db.base import Base
 from orchestrator.jobs.models import Job
+from orchestrator.media.models import DtmfCount
 from orchestrator.ratecards.models import (
     CustomerCard,
     CustomerCardParent,
@@ -15,6 +16,7 @@ from orchestrator.ratecards.models import (
     RateRevision,
 )
 from orchestrator.routing.models import IngressRoute
+from orchestrator.switch.models import SwitchNodeRecord
 from orchestrator.users.models import AdminUser, ApiToken, UserPreference
 
 metadata = Base.metadata
@@ -30,6 +32,7 @@ __all__ = [
     "CustomerCardParent",
     "CustomerIP",
     "CustomerPayment",
+    "DtmfCount",
     "ExchangeRate",
     "Gateway",
     "IngressRoute",
@@ -39,6 +42,7 @@ __all__ = [
     "Rate",
     "RateRevision",
     "SipUser",
+    "SwitchNodeRecord",
     "UserPreference",
     "metadata",
 ]

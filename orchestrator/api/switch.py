@@ -16,7 +16,7 @@ from orchestrator.api.auth import ApiContext, api_auth
 from orchestrator.api.blueprint import resource_blueprint
 from orchestrator.api.jobs import JobOut
 from orchestrator.jobs.models import Job
-from orchestrator.switch import service
+from orchestrator.switch import inventory, service
 from webui.state import web_state
 
 bp = resource_blueprint("api_switch", "Switch")
@@ -150,3 +150,58 @@ def post_apply(ctx: ApiContext) -> tuple[Job, int]:
 def post_rollback(ctx: ApiContext, body: dict[str, Any]) -> tuple[Job, int]:
     return service.start_rollback(ctx.db, ctx.actor, web_state().settings,
                                   body.get("version")), ACCEPTED
+
+
+class SwitchNodeIn(Schema):
+    name = fields.String(required=True, validate=Length(min=1, max=64), metadata={
+        "description": "letters, digits, '.', '_', '-'; not `local`", "example": "edge-2"})
+    rpc_url = fields.String(required=True, validate=Length(min=1, max=255), metadata={
+        "description": "the node's Kamailio JSON-RPC URL",
+        "example": "http://10.0.0.5:5071/RPC"})
+    table_file = fields.String(required=True, validate=Length(min=1, max=1000), metadata={
+        "description": "absolute path of the node's switch table file as the control "
+                       "plane reaches it", "example": "/srv/switch/edge-2/kamailio.db"})
+    enabled = fields.Boolean(load_default=True)
+
+
+class SwitchNodeOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    rpc_url = fields.String(required=True)
+    table_file = fields.String(required=True)
+    enabled = fields.Boolean(required=True)
+
+
+class SwitchNodeListOut(Schema):
+    items = fields.List(fields.Nested(SwitchNodeOut), required=True, metadata={
+        "description": "the inventory; the local node is implicit and always first"})
+
+
+@bp.get("/switch/nodes")
+@api_auth("read")
+@bp.output(SwitchNodeListOut)
+@bp.doc(summary="Switch nodes", description="The nodes an apply goes to after the local "
+        "node.")
+def get_nodes(ctx: ApiContext) -> dict[str, Any]:
+    return {"items": [inventory.node_to_dict(r)
+                      for r in inventory.list_nodes(ctx.db, ctx.actor)]}
+
+
+@bp.post("/switch/nodes")
+@api_auth("write")
+@bp.input(SwitchNodeIn, arg_name="body")
+@bp.output(SwitchNodeOut, status_code=201)
+@bp.doc(summary="Add a switch node", description="The next apply writes its table file "
+        "and reloads its Kamailio.", responses={409: "A node with that name exists",
+                                                422: "A field is invalid: named"})
+def post_node(ctx: ApiContext, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    return inventory.node_to_dict(inventory.add_node(ctx.db, ctx.actor, body)), 201
+
+
+@bp.delete("/switch/nodes/<int:node_id>")
+@api_auth("write")
+@bp.output({}, status_code=204)
+@bp.doc(summary="Remove a switch node", responses={404: "No such node"})
+def delete_node(ctx: ApiContext, node_id: int) -> tuple[str, int]:
+    inventory.delete_node(ctx.db, ctx.actor, node_id)
+    return "", 204

@@ -15,6 +15,7 @@ from orchestrator.cli.media import calls, media
 from orchestrator.cli.ratecards import ratecards
 from orchestrator.cli.routes import routes
 from orchestrator.cli.stack import stack
+from orchestrator.cli.nodes import nodes
 from orchestrator.cli.switch import apply_, rollback, status
 from orchestrator.cli.users import users
 from orchestrator.cli.web import web
@@ -41,6 +42,7 @@ cli.add_command(jobs)
 cli.add_command(ratecards)
 cli.add_command(routes)
 cli.add_command(explain)
+cli.add_command(nodes)
 cli.add_command(media)
 cli.add_command(calls)
 for command in (apply_, status, rollback):

@@ -35,8 +35,8 @@ from orchestrator.jobs.models import Job
 from orchestrator.ratecards.imports import actor_params
 from orchestrator.routing import explain_index
 from orchestrator.settings import Settings
-from orchestrator.switch import apply, store
-from orchestrator.switch.nodes import SwitchNode, local_node
+from orchestrator.switch import apply, inventory, store
+from orchestrator.switch.nodes import SwitchNode
 
 APPLY_KIND = "switch.apply"
 ROLLBACK_KIND = "switch.rollback"
@@ -50,9 +50,10 @@ _cache: OrderedDict[Hashable, tuple[float, dict[str, Any]]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def nodes(settings: Settings) -> list[SwitchNode]:
-    """The switch nodes an apply goes to (the local node; remote nodes come later)."""
-    return [local_node(settings)]
+def nodes(session: Session, settings: Settings) -> list[SwitchNode]:
+    """The switch nodes an apply goes to: the local node, then the inventory's enabled
+    nodes (orchestrator/switch/inventory.py)."""
+    return inventory.nodes(session, settings)
 
 
 def serving_version(settings: Settings) -> str | None:
@@ -179,5 +180,5 @@ def history(settings: Settings, limit: int = HISTORY_SHOWN) -> list[dict[str, An
 def status(session: Session, settings: Settings) -> dict[str, Any]:
     """Per node: reachable, serving generation and version, the other generation's
     version, loaded tariff trees; the apply history; the pending changes."""
-    return {"nodes": [apply.status(node) for node in nodes(settings)],
+    return {"nodes": [apply.status(node) for node in nodes(session, settings)],
             "history": history(settings), "pending": pending(session, settings)}

@@ -82,7 +82,8 @@ def apply_job(ctx: JobContext) -> dict[str, Any]:
         snap = compile_snapshot(session, ctx.settings)
         ctx.report(COMPILED, f"applying snapshot {snap.version[:12]}")
         report = apply.apply_local(ctx.settings, snap, _tariffs(session, ctx),
-                                   who=actor.username, nodes=service.nodes(ctx.settings),
+                                   who=actor.username,
+                                   nodes=service.nodes(session, ctx.settings),
                                    progress=_progress(ctx))
     return _finish(ctx, actor, "apply", snap, report)
 
@@ -96,7 +97,8 @@ def rollback_job(ctx: JobContext) -> dict[str, Any]:
     target = service.rollback_target(ctx.settings, str(ctx.params["version"]))
     ctx.report(COMPILED, f"rolling back to snapshot {target.version[:12]}")
     with ctx.sessions() as session:
-        report = apply.rollback(service.nodes(ctx.settings), target, _tariffs(session, ctx),
+        report = apply.rollback(service.nodes(session, ctx.settings), target,
+                                _tariffs(session, ctx),
                                 progress=_progress(ctx))
     if report.ok:
         store.record(ctx.settings, target, who=actor.username, action="rollback")

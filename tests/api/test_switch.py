@@ -128,3 +128,23 @@ def test_apply_twice_history_and_rollback_by_prefix(jobs_api: Api,
     assert after["nodes"][0]["version"] == a
     assert after["pending"]["pending"] is True  # the model is still b
     assert after["history"][0]["action"] == "rollback"
+
+
+def test_switch_nodes_add_list_delete(api: Api) -> None:
+    client, admin_headers = api.client, api.auth()
+    body = {"name": "edge-2", "rpc_url": "http://10.0.0.5:5071/RPC",
+            "table_file": "/srv/switch/edge-2/kamailio.db"}
+    created = client.post("/api/v1/switch/nodes", json=body, headers=admin_headers)
+    assert created.status_code == 201, created.json
+    assert created.json["enabled"] is True
+    again = client.post("/api/v1/switch/nodes", json=body, headers=admin_headers)
+    assert again.status_code == 409
+    bad = client.post("/api/v1/switch/nodes", json=body | {"name": "x", "rpc_url": "nope"},
+                      headers=admin_headers)
+    assert bad.status_code == 422 and "rpc_url" in str(bad.json)
+    listed = client.get("/api/v1/switch/nodes", headers=admin_headers).json["items"]
+    assert [n["name"] for n in listed] == ["edge-2"]
+    node_id = created.json["id"]
+    assert client.delete(f"/api/v1/switch/nodes/{node_id}",
+                         headers=admin_headers).status_code == 204
+    assert client.get("/api/v1/switch/nodes", headers=admin_headers).json["items"] == []

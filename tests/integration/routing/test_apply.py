@@ -12,19 +12,26 @@ import dataclasses
 import random
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from orchestrator.compile.compiler import compile_snapshot
+from orchestrator.compile.configs import write_configs
 from orchestrator.compile.snapshot import DialRule
 from orchestrator.compile.tariffs import tariff_rows
 from orchestrator.errors import ValidationFailed
-from orchestrator.switch import store
+from orchestrator.stack.daemons import start_kamailio
+from orchestrator.switch import inventory, store
+from orchestrator.switch import service as switch_service
 from orchestrator.switch.apply import apply_local
+from orchestrator.switch.apply import status as apply_status
 from orchestrator.switch.nodes import kamailio_generation, local_node
 from tests.support.carriers import CarrierFarm
-from tests.support.dataplane import Dataplane
+from tests.support.dataplane import Dataplane, test_settings
+from tests.support.ports import free_port
 from tests.support.sipp import final_responses
+from tests.support.switch_world import ADMIN
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +126,43 @@ def test_kamailio_restart_comes_back_on_the_applied_snapshot(
 
     assert caller.call("8441234", hold_ms=50) == "200 OK"
     assert farm.report("carrier").ruri_users == ["441234", "441234"]
+
+
+def test_apply_goes_to_every_node_of_the_inventory(
+        dataplane: Dataplane, farm: CarrierFarm, tmp_path: Path) -> None:
+    """A second Kamailio in the inventory gets the same snapshot; a node that cannot be
+    reached is reported while the others apply."""
+    w = dataplane.world()
+    carrier = w.carrier([farm.add("carrier", "answer")])
+    w.route(w.customer(ips_=[dataplane.source_ip()]),
+            w.tariff([w.provider_card(carrier, {"44": "0.01"})]))
+    w.commit()
+    w.close()
+    second = test_settings(tmp_path / "edge-2")
+    edge = start_kamailio(second, write_configs(second).kamailio_cfg)
+    try:
+        with dataplane.sessions() as session:
+            inventory.add_node(session, ADMIN, {"name": "edge-2", "rpc_url": second.rpc_url,
+                                                "table_file": str(second.switch_db)})
+            inventory.add_node(session, ADMIN, {
+                "name": "edge-down", "rpc_url": f"http://127.0.0.1:{free_port()}/RPC",
+                "table_file": str(tmp_path / "down" / "kamailio.db")})
+            session.commit()
+            nodes = switch_service.nodes(session, dataplane.settings)
+            snapshot = compile_snapshot(session, dataplane.settings)
+            report = apply_local(dataplane.settings, snapshot,
+                                 lambda ref: tariff_rows(session, ref, "USD"), who="tests",
+                                 nodes=nodes)
+        results = {r.node: r for r in report.nodes}
+        assert [n.name for n in nodes] == ["local", "edge-2", "edge-down"]
+        assert results["local"].ok and results["edge-2"].ok
+        assert not results["edge-down"].ok and "refused" in results["edge-down"].error
+        for node in nodes[:2]:
+            state = apply_status(node)
+            assert (state["reachable"], state["version"]) == (True, snapshot.version)
+    finally:
+        edge.stop()
+        with dataplane.sessions() as session:
+            for record in inventory.list_nodes(session, ADMIN):
+                inventory.delete_node(session, ADMIN, record.id)
+            session.commit()
