@@ -18,7 +18,7 @@ APT_TEST := chromium
 help:
 	@echo "make run    install everything and start the switch (Ctrl-C stops it)"
 	@echo "make test   install everything and run ruff, mypy and all tests"
-	@echo "make bench  run the call-rate benchmark (bench/cps.py)"
+	@echo "make bench  run the data-plane benchmarks: call rate (bench/cps.py), 1M-prefix apply (bench/apply.py)"
 	@echo "make bench-data  list pages, rate deck import/export, card build (bench/lists.py, ratecards_*.py)"
 
 run: apt-run $(STAMP)
@@ -44,6 +44,7 @@ web: $(STAMP)
 
 bench: apt-run $(STAMP)
 	$(BIN)/python bench/cps.py
+	$(BIN)/python bench/apply.py
 
 bench-data: $(STAMP)
 	$(BIN)/python bench/lists.py

@@ -17,7 +17,7 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
@@ -47,7 +47,6 @@ IPNetwork = IPv4Network | IPv6Network
 
 NOTHING_APPLIED = "nothing has been applied to the switch yet: apply first"
 INDEXES_KEPT = 4
-TREES_KEPT = 3
 
 
 def tariff_source(trees: TariffTrees) -> TariffSource:
@@ -177,37 +176,66 @@ def index_of(snap: Snapshot) -> SnapshotIndex:
     return built
 
 
-class SqliteTariffSource:
-    """Tariff trees from a Kamailio table file, the last ``kept`` trees in memory."""
+class SqliteTree(Mapping[str, str]):
+    """One tariff tree of a table file, read on demand: ``get(prefix)`` is one indexed
+    query (Kamailio's unique index on tname, tprefix, tvalue), so explaining a call
+    on a million-prefix tariff costs a few lookups and no memory."""
 
-    def __init__(self, path: Path, kept: int = TREES_KEPT) -> None:
+    def __init__(self, source: SqliteTariffSource, tree: str) -> None:
+        self.source = source
+        self.tree = tree
+
+    def __getitem__(self, prefix: str) -> str:
+        row = self.source.query("SELECT tvalue FROM mtrees WHERE tname=? AND tprefix=? "
+                                "LIMIT 1", (self.tree, prefix))
+        if row is None:
+            raise KeyError(prefix)
+        return str(row[0])
+
+    def __bool__(self) -> bool:
+        return self.source.query("SELECT 1 FROM mtrees WHERE tname=? LIMIT 1",
+                                 (self.tree,)) is not None
+
+    def __len__(self) -> int:
+        row = self.source.query("SELECT COUNT(*) FROM mtrees WHERE tname=?", (self.tree,))
+        return int(str(row[0])) if row else 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([str(p) for (p,) in self.source.rows(
+            "SELECT tprefix FROM mtrees WHERE tname=? ORDER BY tprefix", (self.tree,))])
+
+
+class SqliteTariffSource:
+    """Tariff trees of a Kamailio table file, looked up in place (one read-only
+    connection per thread)."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.kept = kept
-        self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
     def __call__(self, tree: str) -> Mapping[str, str]:
-        with self._lock:  # one load at a time: a tree may be a million rows
-            rows = self._trees.get(tree)
-            if rows is None:
-                rows = self._load(tree)
-                self._trees[tree] = rows
-                while len(self._trees) > self.kept:
-                    self._trees.popitem(last=False)
-            self._trees.move_to_end(tree)
-            return rows
+        return SqliteTree(self, tree)
 
-    def _load(self, tree: str) -> dict[str, str]:
-        if not self.path.is_file():
-            return {}
-        conn = sqlite3.connect(self.path, timeout=30.0)  # only reads
+    def _connection(self) -> sqlite3.Connection | None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None and self.path.is_file():
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30.0,
+                                   check_same_thread=True)
+            self._local.conn = conn
+        return conn
+
+    def rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        conn = self._connection()
+        if conn is None:
+            return []
         try:
-            return dict(conn.execute("SELECT tprefix, tvalue FROM mtrees WHERE tname=?",
-                                     (tree,)))
+            return list(conn.execute(sql, params))
         except sqlite3.OperationalError:  # no mtrees table yet
-            return {}
-        finally:
-            conn.close()
+            return []
+
+    def query(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
 
 
 _sources: dict[Path, SqliteTariffSource] = {}

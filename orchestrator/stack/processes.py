@@ -123,7 +123,7 @@ def _any_in_group(pgid: int) -> bool:
         try:
             with open(f"/proc/{entry}/stat") as handle:
                 fields = handle.read().split(") ", 1)[1].split()
-        except (FileNotFoundError, IndexError):
+        except (OSError, IndexError):  # gone meanwhile: ENOENT, or ESRCH while reading
             continue
         if fields[0] != "Z" and int(fields[2]) == pgid:
             return True

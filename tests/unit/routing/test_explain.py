@@ -265,16 +265,16 @@ def _table_file(path: Path, trees: dict[str, dict[str, str]]) -> None:
     conn.close()
 
 
-def test_sqlite_tariff_source_keeps_the_last_trees(tmp_path: Path) -> None:
+def test_sqlite_tariff_source_reads_trees_in_place(tmp_path: Path) -> None:
     path = tmp_path / "kamailio.db"
     trees = sample_trees() | {"t1": {"1": "x"}, "t2": {"2": "y"}}
     _table_file(path, trees)
-    source = SqliteTariffSource(path, kept=2)
-    assert source(TREE) == trees[TREE]
-    assert source(TREE) is source(TREE)
-    assert source("t1") == {"1": "x"} and source("nope") == {}
-    assert list(source._trees) == ["t1", "nope"]
-    assert SqliteTariffSource(tmp_path / "missing.db")(TREE) == {}
+    source = SqliteTariffSource(path)
+    assert dict(source(TREE)) == trees[TREE]
+    assert source("t1").get("1") == "x" and source("t1").get("2") is None
+    assert len(source("t2")) == 1 and source("t2")
+    assert not source("nope") and dict(source("nope")) == {}
+    assert not SqliteTariffSource(tmp_path / "missing.db")(TREE)
 
 
 def test_explain_current_reads_the_serving_snapshot_and_table_file(tmp_path: Path) -> None:
