@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     rtpengine_binary: str = "rtpengine"
     rtpengine_ng_port: int = Field(2223, ge=1, le=65535,
                                    description="rtpengine ng control port, loopback only")
+    dtmf_port: int = Field(2224, ge=1, le=65535,
+                           description="UDP port of the DTMF collector on loopback: "
+                           "rtpengine sends it one JSON datagram per DTMF event")
     media_ip: str = Field("127.0.0.1", description="Address rtpengine relays media on")
     rtp_port_min: int = Field(30000, ge=1024, le=65535)
     rtp_port_max: int = Field(40000, ge=1024, le=65535)

@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 def dataplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dataplane]:
     """Kamailio and rtpengine on free loopback ports, stopped by pid at the end.
 
-    `dataplane.settings` carries their ports; the test destination (a SIPp UAS
-    started by the test) is `dataplane.destination_port` on 127.0.0.1.
+    `dataplane.settings` carries their ports, the media zones "dead" (nobody answers)
+    and "zone2" (a second rtpengine, `dataplane.zones["zone2"]`) and a 3 s RTP
+    timeout; tests build their model with `dataplane.world()` and `dataplane.apply()` it.
     """
-    from tests.support.dataplane import start_dataplane, test_settings
+    from tests.support.dataplane import ZONE2_MEDIA_IP, session_settings, start_dataplane
 
-    plane = start_dataplane(test_settings(tmp_path_factory.mktemp("dataplane")))
+    plane = start_dataplane(session_settings(tmp_path_factory.mktemp("dataplane")),
+                            zones={"zone2": ZONE2_MEDIA_IP})
     try:
         yield plane
     finally:

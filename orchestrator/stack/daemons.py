@@ -1,4 +1,4 @@
-"""The four processes of the local switch and how to tell that each is ready."""
+"""The five processes of the local switch and how to tell that each is ready."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import requests
 
 from orchestrator.jobs.worker import heartbeat_path
 from orchestrator.kamailio.rpc import KamailioRPC
+from orchestrator.media.dtmf import ping as dtmf_ping
 from orchestrator.rtpengine.ng import NgClient
 from orchestrator.settings import Settings
 from orchestrator.stack.processes import ManagedProcess, wait_until
@@ -51,6 +52,7 @@ def _python_env(settings: Settings) -> dict[str, str]:
         "ORCHESTRATOR_WEB_PORT": str(settings.web_port),
         "ORCHESTRATOR_RPC_PORT": str(settings.rpc_port),
         "ORCHESTRATOR_RTPENGINE_NG_PORT": str(settings.rtpengine_ng_port),
+        "ORCHESTRATOR_DTMF_PORT": str(settings.dtmf_port),
         "ORCHESTRATOR_DATABASE_URL": settings.db_url,
         "ORCHESTRATOR_JOB_WORKERS": str(settings.job_workers),
     })
@@ -67,6 +69,12 @@ def worker_process(settings: Settings) -> ManagedProcess:
     argv = [sys.executable, "-m", "orchestrator", "jobs", "worker"]
     return ManagedProcess("worker", argv, settings.run_dir / "worker.pid",
                           settings.log_dir / "worker.log", env=_python_env(settings))
+
+
+def dtmf_collector_process(settings: Settings) -> ManagedProcess:
+    argv = [sys.executable, "-m", "orchestrator", "media", "dtmf-collector"]
+    return ManagedProcess("dtmf", argv, settings.run_dir / "dtmf.pid",
+                          settings.log_dir / "dtmf.log", env=_python_env(settings))
 
 
 def kamailio_ready(settings: Settings) -> bool:
@@ -92,6 +100,11 @@ def worker_ready(settings: Settings, since: float) -> bool:
     """
     beat = heartbeat_path(settings)
     return beat.is_file() and beat.stat().st_mtime >= since
+
+
+def dtmf_collector_ready(settings: Settings) -> bool:
+    """The collector answers ``ping`` on its UDP port."""
+    return dtmf_ping("127.0.0.1", settings.dtmf_port)
 
 
 def start_kamailio(settings: Settings, cfg: Path) -> ManagedProcess:
@@ -121,6 +134,13 @@ def start_worker(settings: Settings) -> ManagedProcess:
     heartbeat_path(settings).unlink(missing_ok=True)
     proc.start()
     _await(proc, lambda: worker_ready(settings, since), "worker threads run (heartbeat)")
+    return proc
+
+
+def start_dtmf_collector(settings: Settings) -> ManagedProcess:
+    proc = dtmf_collector_process(settings)
+    proc.start()
+    _await(proc, lambda: dtmf_collector_ready(settings), "DTMF collector answers ping")
     return proc
 
 

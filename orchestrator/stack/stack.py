@@ -1,5 +1,5 @@
 """`stack up|down|status`: the whole local switch (rtpengine, Kamailio, web admin, job
-worker)."""
+worker, DTMF collector)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def check_ports(settings: Settings) -> None:
         ("127.0.0.1", settings.rpc_port, socket.SOCK_STREAM, "Kamailio JSON-RPC (rpc_port)"),
         ("127.0.0.1", settings.rtpengine_ng_port, socket.SOCK_DGRAM,
          "rtpengine ng (rtpengine_ng_port)"),
+        ("127.0.0.1", settings.dtmf_port, socket.SOCK_DGRAM, "DTMF collector (dtmf_port)"),
         (settings.web_host, settings.web_port, socket.SOCK_STREAM, "web admin (web_port)"),
     ]
     busy = [f"{label} {host}:{port}" for host, port, kind, label in wanted
@@ -80,12 +81,13 @@ def processes(settings: Settings) -> list[ManagedProcess]:
         daemons.kamailio_process(settings, cfg / "kamailio.cfg"),
         daemons.web_process(settings),
         daemons.worker_process(settings),
+        daemons.dtmf_collector_process(settings),
     ]
 
 
 def start(settings: Settings, echo: Echo) -> list[ManagedProcess]:
-    """Start rtpengine, Kamailio, the web admin and the job worker; on any failure stop
-    what started."""
+    """Start rtpengine, Kamailio, the web admin, the job worker and the DTMF collector;
+    on any failure stop what started."""
     if any(p.running() for p in processes(settings)):
         raise StackError("the stack is already running: `orchestrator stack status`, "
                          "or `orchestrator stack down` to stop it")
@@ -97,6 +99,7 @@ def start(settings: Settings, echo: Echo) -> list[ManagedProcess]:
         lambda: daemons.start_kamailio(settings, cfg / "kamailio.cfg"),
         lambda: daemons.start_web(settings),
         lambda: daemons.start_worker(settings),
+        lambda: daemons.start_dtmf_collector(settings),
     ]
     try:
         for step in steps:

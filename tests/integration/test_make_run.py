@@ -74,7 +74,7 @@ def test_stack_up_detached_status_down(tmp_path: Path) -> None:
         ORCHESTRATOR_SIP_PORT=str(free_port()), ORCHESTRATOR_RPC_PORT=str(free_port()),
         ORCHESTRATOR_RTPENGINE_NG_PORT=str(free_port()), ORCHESTRATOR_WEB_PORT=str(free_port()),
         ORCHESTRATOR_RTP_PORT_MIN=str(rtp_min), ORCHESTRATOR_RTP_PORT_MAX=str(rtp_max),
-        ORCHESTRATOR_KAMAILIO_SHM_MB="64",
+        ORCHESTRATOR_KAMAILIO_SHM_MB="64", ORCHESTRATOR_DTMF_PORT=str(free_port()),
     )
     cli = [sys.executable, "-m", "orchestrator", "stack"]
 
@@ -91,6 +91,7 @@ def test_stack_up_detached_status_down(tmp_path: Path) -> None:
         assert re.search(r"rtpengine\s+up", status.stdout), status.stdout
         assert re.search(r"worker\s+pid \d+", status.stdout), status.stdout
         assert (var / "run" / "worker.heartbeat").is_file()
+        assert re.search(r"dtmf\s+pid \d+", status.stdout), status.stdout
         again = run("up", "--detach")
         assert again.returncode != 0 and "already running" in again.stderr
         down = run("down")

@@ -10,14 +10,15 @@ import pytest
 
 from orchestrator.jobs.worker import heartbeat_path
 from orchestrator.settings import Settings
-from orchestrator.stack.daemons import worker_ready
+from orchestrator.stack.daemons import dtmf_collector_ready, worker_ready
 from orchestrator.stack.stack import StackError, check_ports, processes, status
 from tests.support.ports import free_port
 
 
 def _settings(tmp_path: Path) -> Settings:
     return Settings(var_dir=tmp_path, sip_port=free_port(), rpc_port=free_port(),
-                    rtpengine_ng_port=free_port(), web_port=free_port())
+                    rtpengine_ng_port=free_port(), web_port=free_port(),
+                    dtmf_port=free_port())
 
 
 def test_free_ports_pass(tmp_path: Path) -> None:
@@ -48,8 +49,8 @@ def test_busy_web_port_is_named(tmp_path: Path) -> None:
 def test_the_job_worker_is_the_fourth_process(tmp_path: Path) -> None:
     settings = _settings(tmp_path).with_overrides(job_workers=3)
     procs = processes(settings)
-    assert [p.name for p in procs] == ["rtpengine", "kamailio", "web", "worker"]
-    worker = procs[-1]
+    assert [p.name for p in procs] == ["rtpengine", "kamailio", "web", "worker", "dtmf"]
+    worker = procs[3]
     assert worker.argv[-2:] == ["jobs", "worker"]
     assert worker.env is not None and worker.env["ORCHESTRATOR_JOB_WORKERS"] == "3"
     assert worker.env["ORCHESTRATOR_VAR_DIR"] == str(tmp_path)
@@ -63,3 +64,21 @@ def test_worker_is_ready_when_its_heartbeat_is_fresh(tmp_path: Path) -> None:
     heartbeat_path(settings).write_text("1\n")
     assert worker_ready(settings, time.time() - 5)
     assert not worker_ready(settings, time.time() + 5)  # a heartbeat from before the start
+
+
+def test_the_dtmf_collector_is_the_fifth_process(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    collector = processes(settings)[4]
+    assert collector.argv[-2:] == ["media", "dtmf-collector"]
+    assert collector.env is not None
+    assert collector.env["ORCHESTRATOR_DTMF_PORT"] == str(settings.dtmf_port)
+    assert collector.pidfile == settings.run_dir / "dtmf.pid"
+    assert not dtmf_collector_ready(settings)  # nothing answers ping
+
+
+def test_busy_dtmf_port_is_named(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", settings.dtmf_port))
+        with pytest.raises(StackError, match=r"DTMF collector \(dtmf_port\)"):
+            check_ports(settings)
