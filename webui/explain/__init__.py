@@ -17,7 +17,7 @@ from orchestrator.routing.explain import explain_current
 from webui.auth import login_required
 from webui.state import web_state
 
-bp = Blueprint("explain", __name__, template_folder="templates")
+bp = Blueprint("explain", __name__)
 
 FIELDS = ("source_ip", "source_port", "username", "dialled", "caller")
 

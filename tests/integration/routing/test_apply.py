@@ -28,7 +28,8 @@ from orchestrator.switch.apply import apply_local
 from orchestrator.switch.apply import status as apply_status
 from orchestrator.switch.nodes import kamailio_generation, local_node
 from tests.support.carriers import CarrierFarm
-from tests.support.dataplane import Dataplane, test_settings
+from tests.support.dataplane import Dataplane
+from tests.support.dataplane import test_settings as private_settings
 from tests.support.ports import free_port
 from tests.support.sipp import final_responses
 from tests.support.switch_world import ADMIN
@@ -138,7 +139,7 @@ def test_apply_goes_to_every_node_of_the_inventory(
             w.tariff([w.provider_card(carrier, {"44": "0.01"})]))
     w.commit()
     w.close()
-    second = test_settings(tmp_path / "edge-2")
+    second = private_settings(tmp_path / "edge-2")
     edge = start_kamailio(second, write_configs(second).kamailio_cfg)
     try:
         with dataplane.sessions() as session:
