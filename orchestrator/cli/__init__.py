@@ -12,10 +12,10 @@ from orchestrator.cli.db import db
 from orchestrator.cli.explain import explain
 from orchestrator.cli.jobs import jobs
 from orchestrator.cli.media import calls, media
+from orchestrator.cli.nodes import nodes
 from orchestrator.cli.ratecards import ratecards
 from orchestrator.cli.routes import routes
 from orchestrator.cli.stack import stack
-from orchestrator.cli.nodes import nodes
 from orchestrator.cli.switch import apply_, rollback, status
 from orchestrator.cli.users import users
 from orchestrator.cli.web import web

@@ -329,7 +329,15 @@ def sw_items(snapshot: Snapshot, gen: int) -> list[HtRow]:
     items.append(("nusers", len(snapshot.sip_users)))
     for c in snapshot.customers:
         put(f"c:{c.id}", st=c.state, ch=c.channels, cps=c.cps, credit=c.credit)
+    available = {p.id for p in snapshot.provider_cards}
+    parents: dict[int, set[int]] = {}
+    for w in snapshot.weights:
+        parents.setdefault(w.customer_card_id, set()).add(w.provider_card_id)
     for r in snapshot.routes:
+        # fast: the switch may try the tariff's candidate list as it is
+        fast = (r.strategy == "lcr" and not r.cards_mode and not r.profit_assurance
+                and parents.get(r.customer_card_id, set()) <= available)
+        put(f"r:{r.id}", fast=fast)
         put(f"r:{r.id}", cust=r.customer_id, ccard=r.customer_card_id,
             tpl=len(r.tech_prefix), dp=r.has_dial_string, ch=r.channels, cps=r.cps,
             maxdur=r.max_duration, ping=r.sip_ping, rtpto=r.rtp_timeout,

@@ -156,7 +156,7 @@ class _Carrier:
     sipp: Sipp
 
 
-def _wait_ready(path: Path, timeout: float = 5.0) -> None:
+def _wait_ready(path: Path, timeout: float = 15.0) -> None:
     """Wait for the "ready" line the scenario's init stanza logs once its -set
     parameters are in place."""
     deadline = time.monotonic() + timeout
@@ -227,7 +227,7 @@ class CarrierFarm:
                     variables=variables, extra=argv)
         sipp.start(output=sipp.workdir / "output.log")  # a long run must not fill a pipe
         try:
-            wait_udp_bound(port)
+            wait_udp_bound(port, timeout=15.0)
             if has_init:
                 _wait_ready(sipp.workdir / "ready.log")
         except TimeoutError as exc:

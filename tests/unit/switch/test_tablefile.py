@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,27 @@ def test_htable_sw_keys_and_types(snapshot_a: Snapshot) -> None:
     assert items["1:grp:2"] == (0, "2")
     route_keys = {k.rsplit(":", 1)[1] for k in items if k.startswith("1:r:1:")}
     assert route_keys == {"cust", "ccard", "tpl", "dp", "ch", "cps", "maxdur", "ping",
-                          "rtpto", "pa", "strict", "media", "tree", "strat"}
+                          "rtpto", "pa", "strict", "media", "tree", "strat", "fast"}
+    # route 1: lcr, no lock/exclude, no profit assurance, its card's parents all usable
+    assert items["1:r:1:fast"] == (1, "1")
+
+
+@pytest.mark.parametrize("change", [
+    {"strategy": "random"}, {"profit_assurance": True},
+    {"cards_mode": "exclude", "cards": (50,)}])
+def test_htable_route_fast_path_only_without_filters_or_reordering(
+        change: dict[str, object]) -> None:
+    base = make_snapshot()
+    routes = (dataclasses.replace(base.routes[0], **change), *base.routes[1:])
+    items = {k: v for k, _, v in sw_items(dataclasses.replace(base, routes=routes), 1)}
+    assert items["1:r:1:fast"] == "0"
+
+
+def test_htable_route_not_fast_when_a_parent_card_cannot_carry_calls() -> None:
+    base = make_snapshot()
+    weights = (*base.weights, base.weights[0].__class__(101, 77, 1))  # card 77: no carrier
+    items = {k: v for k, _, v in sw_items(dataclasses.replace(base, weights=weights), 1)}
+    assert items["1:r:1:fast"] == "0"
 
 
 def test_htable_route_cards_and_user_ips() -> None:
