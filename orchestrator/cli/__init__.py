@@ -9,6 +9,7 @@ from orchestrator.cli.carriers import carriers
 from orchestrator.cli.config import config
 from orchestrator.cli.customers import customers
 from orchestrator.cli.db import db
+from orchestrator.cli.demo import demo
 from orchestrator.cli.explain import explain
 from orchestrator.cli.jobs import jobs
 from orchestrator.cli.media import calls, media
@@ -43,6 +44,7 @@ cli.add_command(ratecards)
 cli.add_command(routes)
 cli.add_command(explain)
 cli.add_command(nodes)
+cli.add_command(demo)
 cli.add_command(media)
 cli.add_command(calls)
 for command in (apply_, status, rollback):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from orchestrator.kamailio import KamailioRPC, htable
 from tests.support.carriers import CarrierFarm
 from tests.support.dataplane import Dataplane
 from tests.support.sipp import SipMessage, Sipp, final_responses, requests_received
@@ -260,3 +261,37 @@ def test_sip_ping_upstream_and_downstream(dataplane: Dataplane, farm: CarrierFar
     assert not down_call.options_received
     assert down_call.bye_time is not None
     assert final_responses(down_result) == ["200 OK"]
+
+
+def test_channel_counters_return_to_zero_after_every_kind_of_call_end(
+        dataplane: Dataplane, farm: CarrierFarm, caller_factory: CallerFactory) -> None:
+    """Calls in progress are counted per customer, route and carrier: answered calls,
+    failed attempts, failovers and refusals must all leave the counters where they
+    started, or limits would drift shut."""
+    w = dataplane.world()
+    busy = w.carrier([farm.add("busy", "reject", code=503)], channels=5)
+    good = w.carrier([farm.add("good", "answer")], channels=5)
+    cheap = w.provider_card(busy, {"44": "0.01", "33": "0.01"})
+    dear = w.provider_card(good, {"44": "0.02"})
+    src = dataplane.source_ip()
+    customer = w.customer(ips_=[src], channels=5)
+    route = w.route(customer, w.tariff([cheap, dear]), channels=5)
+    w.commit()
+    keys = [f"c{customer.id}", f"r{route.id}", f"k{busy.id}", f"k{good.id}"]
+    w.close()
+    dataplane.apply()
+    caller = caller_factory(src)
+
+    assert caller.calls("441234", 4, rate=10, hold_ms=200) == ["200 OK"] * 4  # failover
+    assert caller.call("331234") == "503 Service Unavailable"                 # all failed
+    assert caller.call("991234") == "404 No Rate"                             # refused
+
+    rpc = KamailioRPC(dataplane.settings.rpc_url)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        counts = {key: htable.get(rpc, "chan", key) for key in keys}
+        if all(value == 0 for value in counts.values()):
+            break
+        time.sleep(0.2)
+    assert counts == dict.fromkeys(keys, 0)
+    assert farm.report("busy").invites == 5 and farm.report("good").invites == 4
