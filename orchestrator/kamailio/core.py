@@ -65,6 +65,12 @@ def ps(rpc: KamailioRPC) -> list[Process]:
 def shmmem(rpc: KamailioRPC) -> ShmMem:
     """``core.shmmem``: shared memory in bytes."""
     data = as_dict("core.shmmem", rpc.call("core.shmmem"))
-    values = {name: as_int("core.shmmem", field("core.shmmem", data, name), name)
+    values = {name: _unsigned(as_int("core.shmmem", field("core.shmmem", data, name), name))
               for name in ("total", "free", "used", "real_used", "max_used", "fragments")}
     return ShmMem(**values)
+
+
+def _unsigned(value: int) -> int:
+    """Kamailio 5.6 answers sizes as 32-bit signed integers: above 2 GiB they come
+    back negative (``-m 3072`` reports a total of -1073741824)."""
+    return value + 2**32 if value < 0 else value

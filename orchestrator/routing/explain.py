@@ -3,7 +3,7 @@
 ``explain`` walks the decision procedure of the Kamailio script over the same data the
 switch serves: the applied ``Snapshot`` (orchestrator/compile/snapshot.py) and the
 tariff trees of the node's table file. It reads no ORM. The script
-(templates/kamailio/kamailio.cfg.j2) implements exactly these steps; change both
+(templates/kamailio/steps.cfg.j2, carriers.cfg.j2) implements exactly these steps; change both
 together. Money is integer units of 10^-8 of the tariff's currency in the snapshot and
 a decimal string in the answer.
 

@@ -50,7 +50,8 @@ def test_broken_template_is_refused_and_keeps_the_previous_config(tmp_path: Path
     (templates / "rtpengine").mkdir()
     real = Path(__file__).resolve().parents[2] / "templates"
     good = (real / "kamailio" / "kamailio.cfg.j2").read_text()
-    (templates / "kamailio" / "kamailio.cfg.j2").write_text(good)
+    for part in (real / "kamailio").glob("*.j2"):   # the main file and its includes
+        (templates / "kamailio" / part.name).write_text(part.read_text())
     (templates / "rtpengine" / "rtpengine.conf.j2").write_text(
         (real / "rtpengine" / "rtpengine.conf.j2").read_text())
     settings = Settings(var_dir=tmp_path / "var", templates_dir=templates)

@@ -269,3 +269,14 @@ def test_htable_dump_is_flattened(serve: Serve) -> None:
         {"entry": 102, "size": 1, "slot": [{"name": "k1", "value": "v1", "type": "str"}]},
     ]})).client()
     assert htable.dump(rpc, "switch") == {"k1": "v1", "k2": 42}
+
+
+def test_shared_memory_above_2_gib_is_read_unsigned(serve: Serve) -> None:
+    # Kamailio 5.6 with -m 3072 answers total -1073741824 (a 32-bit signed overflow)
+    rpc = serve(_answers({"core.shmmem": {
+        "total": -1073741824, "free": 2000000000, "used": 5, "real_used": 597688320,
+        "max_used": -1104150528, "fragments": 1}})).client()
+    memory = core.shmmem(rpc)
+    assert memory.total == 3072 * 1024 * 1024
+    assert memory.max_used == 2**32 - 1104150528
+    assert memory.real_used == 597688320
