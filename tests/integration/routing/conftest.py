@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from orchestrator.ratecards.models import CustomerCard
 from tests.support.carriers import CarrierFarm
 from tests.support.dataplane import Dataplane
 from tests.support.ports import free_port
 from tests.support.sipp import Sipp, SippResult, final_response, final_responses, uac
+from tests.support.switch_world import World
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +64,14 @@ def caller_factory(dataplane: Dataplane, tmp_path: Path) -> CallerFactory:
         return Customer(dataplane, tmp_path / "customers", source_ip)
     (tmp_path / "customers").mkdir()
     return make
+
+
+def open_route(dataplane: Dataplane, caller_factory: CallerFactory, w: World,
+               tariff: CustomerCard, **route: Any) -> Customer:
+    """A customer calling from its own address over one route to tariff; applies."""
+    src = dataplane.source_ip()
+    customer = w.customer(ips_=[src])
+    w.route(customer, tariff, **route)
+    w.commit()
+    dataplane.apply()
+    return caller_factory(src)

@@ -9,32 +9,24 @@ customer (its own source address) and route, applies once, and calls.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.integration.routing.conftest import open_route
 from tests.support.carriers import CarrierFarm
 from tests.support.dataplane import Dataplane
-from tests.support.switch_world import ADMIN, World
+from tests.support.switch_world import ADMIN
 
 if TYPE_CHECKING:
-    from orchestrator.ratecards.models import CustomerCard
-    from tests.integration.routing.conftest import CallerFactory, Customer
+    from tests.integration.routing.conftest import CallerFactory
 
 pytestmark = pytest.mark.integration
 
 NUMBER = "441234567"
 
 
-def _open(dataplane: Dataplane, caller_factory: CallerFactory, w: World, tariff: CustomerCard,
-          **route: Any) -> Customer:
-    """A customer calling from its own address over one route to tariff; applies."""
-    src = dataplane.source_ip()
-    customer = w.customer(ips_=[src])
-    w.route(customer, tariff, **route)
-    w.commit()
-    dataplane.apply()
-    return caller_factory(src)
+_open = open_route
 
 
 def _sequence(farm: CarrierFarm) -> list[str]:
