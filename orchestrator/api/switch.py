@@ -172,8 +172,12 @@ class SwitchNodeOut(Schema):
     enabled = fields.Boolean(required=True)
 
 
+class SwitchNodeItemOut(SwitchNodeOut):
+    """A node inside the list (its own class, as HistoryItemOut)."""
+
+
 class SwitchNodeListOut(Schema):
-    items = fields.List(fields.Nested(SwitchNodeOut), required=True, metadata={
+    items = fields.List(fields.Nested(SwitchNodeItemOut), required=True, metadata={
         "description": "the inventory; the local node is implicit and always first"})
 
 
