@@ -45,7 +45,7 @@ from orchestrator.compile.snapshot import (
     TariffValue,
     WeightRow,
 )
-from orchestrator.routing import explain
+from orchestrator.routing import explain, explain_query
 from orchestrator.routing.explain_index import SnapshotIndex, SqliteTariffSource
 from orchestrator.settings import Settings
 from orchestrator.switch import store, tablefile
@@ -137,7 +137,7 @@ def main() -> None:
             else:
                 dialled = rng.choice(prefixes) + str(rng.randint(0, 10**6))
             source = f"10.0.{rng.randint(0, args.customers // 256)}.{rng.randint(1, 255)}"
-            queries.append(explain.Query.parse(source_ip=source, dialled=dialled[:32],
+            queries.append(explain_query.Query.parse(source_ip=source, dialled=dialled[:32],
                                                source_port=5060))
         picks = iter(queries * 2)
 

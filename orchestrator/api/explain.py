@@ -15,6 +15,7 @@ from apiflask.validators import Length, OneOf, Range
 from orchestrator.api.auth import ApiContext, api_auth
 from orchestrator.api.blueprint import resource_blueprint
 from orchestrator.routing import explain as service
+from orchestrator.routing import explain_query
 from orchestrator.routing.explain_index import NOTHING_APPLIED
 from webui.state import web_state
 
@@ -39,7 +40,7 @@ class ExplainArgs(Schema):
     dialled = fields.String(required=True, validate=Length(max=100), metadata={
         "description": "the dialled number as sent (tech prefix included): 1-32 digits, "
                        "optionally after one leading +",
-        "pattern": service.DIALLED.pattern, "example": "447700900123"})
+        "pattern": explain_query.DIALLED.pattern, "example": "447700900123"})
     caller = fields.String(validate=Length(max=100), metadata={
         "description": "the caller's number (does not change the routing)"})
 
@@ -53,8 +54,8 @@ class ExplainCandidateOut(Schema):
     weight = fields.Integer(required=True, metadata={
         "description": "the parent's weight as the random strategy counts it (at least 1)"})
     dropped = _nullable(fields.String, "null, or why the switch does not try this card",
-                        enum=[service.NOT_LOCKED, service.EXCLUDED, service.LOSS,
-                              service.UNAVAILABLE, None])
+                        enum=[explain_query.NOT_LOCKED, explain_query.EXCLUDED, explain_query.LOSS,
+                              explain_query.UNAVAILABLE, None])
 
 
 class ExplainMediaOut(Schema):
@@ -66,11 +67,11 @@ class ExplainMediaOut(Schema):
 class ExplainOut(Schema):
     verdict = fields.String(required=True, metadata={
         "description": "`ok`, or the SIP code and reason the call is refused with",
-        "enum": [service.OK, service.IP_NOT_AUTHORISED, service.ACCOUNT_INACTIVE,
-                 service.VERIFICATION_REQUIRED, service.NO_INGRESS_ROUTE,
-                 service.BLOCKED_BY_DIAL_STRING, service.NO_RATE,
-                 service.DESTINATION_BLOCKED, service.NO_ROUTES,
-                 service.INSUFFICIENT_BALANCE]})
+        "enum": [explain_query.OK, explain_query.IP_NOT_AUTHORISED, explain_query.ACCOUNT_INACTIVE,
+                 explain_query.VERIFICATION_REQUIRED, explain_query.NO_INGRESS_ROUTE,
+                 explain_query.BLOCKED_BY_DIAL_STRING, explain_query.NO_RATE,
+                 explain_query.DESTINATION_BLOCKED, explain_query.NO_ROUTES,
+                 explain_query.INSUFFICIENT_BALANCE]})
     customer_id = _nullable(fields.Integer, "null when not identified")
     customer_name = _nullable(fields.String, "null when not identified")
     route_id = _nullable(fields.Integer, "the ingress route; null when none")
