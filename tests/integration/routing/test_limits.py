@@ -174,6 +174,27 @@ def test_customer_cps(dataplane: Dataplane, farm: CarrierFarm,
     assert farm.report("uk").invites == passed + 3
 
 
+@pytest.mark.parametrize("where", ["route", "carrier"])
+def test_route_and_carrier_cps(dataplane: Dataplane, farm: CarrierFarm,
+                               caller_factory: CallerFactory, where: str) -> None:
+    """The same burst against a route's cps=2, or the only carrier's cps=2 (a carrier
+    over its cps is skipped; with no other carrier the caller gets the reason)."""
+    w, tariff = _world(dataplane, farm, **({"cps": 2} if where == "carrier" else {}))
+    src = dataplane.source_ip()
+    w.route(w.customer(ips_=[src]), tariff, **({"cps": 2} if where == "route" else {}))
+    w.commit()
+    dataplane.apply()
+    caller = caller_factory(src)
+
+    burst = caller.calls("441234", 10, rate=20, hold_ms=100)
+    passed = burst.count("200 OK")
+    assert 2 <= passed <= 4, burst
+    assert burst.count("503 CPS Limit Reached") == 10 - passed, burst
+    time.sleep(1.1)
+    assert caller.calls("441235", 3, rate=1, hold_ms=100) == ["200 OK"] * 3
+    assert farm.report("uk").invites == passed + 3
+
+
 def _answer_time(messages: list[SipMessage], sent: bool) -> float:
     """When the 200 OK to the INVITE was sent (carrier) or received (customer)."""
     direction = "sent" if sent else "received"
