@@ -8,10 +8,8 @@ an operator's clicks would; running it twice changes nothing.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,24 +21,14 @@ from orchestrator.customers import service as customers
 from orchestrator.customers.models import Customer
 from orchestrator.jobs.queue import RunContext
 from orchestrator.ratecards import customer_cards, profit_rules, provider_cards, revisions
-from orchestrator.ratecards.deck.store import write_rates
-from orchestrator.ratecards.deck.validate import CANONICAL_SCHEMA
+from orchestrator.ratecards.deck.store import rates_frame, write_rates
 from orchestrator.ratecards.models import CustomerCard, ProviderCard
-from orchestrator.ratecards.money import units_from_decimal
 from orchestrator.ratecards.tasks import build_one
 from orchestrator.routing import routes
 from orchestrator.settings import Settings
 
 NAME = "Demo"
 RATES = {"1": "0.0050", "44": "0.0100", "4420": "0.0080", "33": "0.0150", "49": "0.0120"}
-
-
-def _rates() -> pl.DataFrame:
-    return pl.DataFrame([{"prefix": p, "name": f"demo {p}",
-                          "rate": units_from_decimal(Decimal(r)), "inter": None,
-                          "intra": None, "mcd": 1, "pulse": 1, "connect_fee": 0,
-                          "status": "active"} for p, r in sorted(RATES.items())],
-                        schema=CANONICAL_SCHEMA)
 
 
 def _named(session: Session, model: Any, name: str) -> Any:
@@ -63,7 +51,8 @@ def seed(sessions: sessionmaker[Session], settings: Settings, actor: Actor, *,
                                  "carrier_id": carrier.id})
             session.flush()
             revision = revisions.new_revision(session, card, "demo")
-            revision.row_count = write_rates(session.connection(), revision.id, _rates())
+            revision.row_count = write_rates(session.connection(), revision.id,
+                                             rates_frame(RATES))
             revisions.activate(session, actor, card, revision.id)
         tariff = _named(session, CustomerCard, f"{NAME} retail")
         build = tariff is None

@@ -12,10 +12,8 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
-import polars as pl
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.actor import Actor
@@ -26,10 +24,8 @@ from orchestrator.customers import service as customers
 from orchestrator.customers.models import Customer
 from orchestrator.jobs.queue import RunContext
 from orchestrator.ratecards import customer_cards, profit_rules, provider_cards, revisions
-from orchestrator.ratecards.deck.store import write_rates
-from orchestrator.ratecards.deck.validate import CANONICAL_SCHEMA
+from orchestrator.ratecards.deck.store import rates_frame, write_rates
 from orchestrator.ratecards.models import CustomerCard, ProviderCard
-from orchestrator.ratecards.money import units_from_decimal
 from orchestrator.ratecards.tasks import build_one
 from orchestrator.routing import routes
 from orchestrator.routing.models import IngressRoute
@@ -41,17 +37,6 @@ _RUN = uuid.uuid4().hex[:6]  # names stay unique across worlds sharing one datab
 
 # A rate: "0.01" (per minute) or ("0.01", "blocked")
 Rate = str | tuple[str, str]
-
-
-def _frame(rates: Mapping[str, Rate]) -> pl.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for prefix, value in sorted(rates.items()):
-        rate, status = (value, "active") if isinstance(value, str) else value
-        rows.append({"prefix": prefix, "name": f"dest {prefix}",
-                     "rate": units_from_decimal(Decimal(rate)), "inter": None,
-                     "intra": None, "mcd": 1, "pulse": 1, "connect_fee": 0,
-                     "status": status})
-    return pl.DataFrame(rows, schema=CANONICAL_SCHEMA)
 
 
 class World:
@@ -99,7 +84,7 @@ class World:
     def load_rates(self, card: ProviderCard, rates: Mapping[str, Rate]) -> None:
         """A new active revision of ``card`` with ``rates``."""
         revision = revisions.new_revision(self.session, card, "test")
-        frame = _frame(rates)
+        frame = rates_frame(rates)
         write_rates(self.session.connection(), revision.id, frame)
         revision.row_count = frame.height
         self.session.flush()

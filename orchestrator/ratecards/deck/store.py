@@ -13,6 +13,8 @@ scan of one contiguous key range.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -21,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from orchestrator.ratecards.deck.validate import CANONICAL_SCHEMA, COLUMNS
+from orchestrator.ratecards.money import units_from_decimal
 
 CHUNK_ROWS = 50_000
 _SELECT = ", ".join(COLUMNS)
@@ -137,3 +140,16 @@ def page_rates(connection: Connection, revision_id: int, *, prefix: str = "",
         total = int(connection.execute(
             text(f"SELECT count(*) FROM rates WHERE {condition}"), params).scalar_one())
     return _frame(rows, False), total
+
+
+def rates_frame(rates: Mapping[str, str | tuple[str, str]]) -> pl.DataFrame:
+    """A canonical frame from a few rates: prefix -> "0.01" per minute, or
+    ("0.01", "blocked"); billing 1/1, no connect fee (the demo model, tests)."""
+    rows = []
+    for prefix, value in sorted(rates.items()):
+        rate, status = (value, "active") if isinstance(value, str) else value
+        rows.append({"prefix": prefix, "name": f"dest {prefix}",
+                     "rate": units_from_decimal(Decimal(rate)), "inter": None,
+                     "intra": None, "mcd": 1, "pulse": 1, "connect_fee": 0,
+                     "status": status})
+    return pl.DataFrame(rows, schema=CANONICAL_SCHEMA)
