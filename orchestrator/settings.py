@@ -8,6 +8,8 @@ exists), and the defaults below.  docs/configuration.md lists every field.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -35,6 +37,18 @@ def _toml_path() -> Path | None:
         return path
     default = PROJECT_ROOT / "orchestrator.toml"
     return default if default.is_file() else None
+
+
+# Scanner user agents dropped by default: SIPVicious (friendly-scanner, sipvicious,
+# sipcli), VaxSIPUserAgent, pplsip, sundayddr, iWar, sip-scan / SIPScan, smap. Not
+# sipsak: operators use it for health checks.
+DEFAULT_SCANNER_USER_AGENTS = (
+    "friendly-scanner|sipvicious|sipcli|vaxsipuseragent|pplsip|sundayddr|iwar|"
+    "sip-?scan|smap")
+
+# What scanner_user_agents may hold: a regular expression that means the same to Python
+# and to Kamailio's POSIX extended regcomp, inside a Kamailio string literal.
+_PYTHON_ONLY_REGEX = re.compile(r"\\[A-Za-z0-9]|\(\?|[*+?}]\?")
 
 
 class Settings(BaseSettings):
@@ -104,6 +118,20 @@ class Settings(BaseSettings):
     sip_ping_interval: int = Field(30, ge=30, le=3600, description="Seconds between "
                                    "in-dialog OPTIONS of routes with SIP ping")
 
+    # Abuse protection (docs/abuse.md)
+    scanner_user_agents: str = Field(
+        DEFAULT_SCANNER_USER_AGENTS, max_length=1000,
+        description="Requests whose User-Agent matches this regular expression (POSIX "
+        "extended, case-insensitive) are dropped without any reply; empty: none")
+    flood_requests: int = Field(100, ge=0, le=100000, description="Requests from one "
+                                "source address per flood_window that get it banned "
+                                "(pike); 0 turns flood bans off. Known customer and "
+                                "carrier addresses are never counted")
+    flood_window: int = Field(2, ge=1, le=60, description="Seconds over which "
+                              "flood_requests are counted")
+    ban_seconds: int = Field(600, ge=1, le=604800, description="How long a flooding "
+                             "source stays banned (every request dropped, no reply)")
+
     # Rate cards
     base_currency: str = Field("USD", pattern=r"^[A-Z]{3}$",
                                description="ISO 4217 code that exchange rates are "
@@ -142,6 +170,28 @@ class Settings(BaseSettings):
                     re.match(r"^udp6?:[^\s:]+:\d+$|^udp6?:\[[0-9a-fA-F:]+\]:\d+$", x)
                     for x in sockets.split()):
                 raise ValueError(f"media zone {name!r}: ng sockets like udp:10.0.0.5:2223")
+        return value
+
+    @field_validator("scanner_user_agents")
+    @classmethod
+    def _scanner_regex(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        if any(c in value for c in "\"\n\r\t") or not value.isprintable():
+            raise ValueError("a regular expression on one line without double quotes")
+        found = _PYTHON_ONLY_REGEX.search(value)
+        if found:
+            raise ValueError(f"{found.group(0)!r} is not POSIX extended syntax (Kamailio "
+                             "matches with regcomp): write [0-9] for \\d, [[:space:]] for "
+                             "\\s, and no (?...) groups or lazy quantifiers")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        if re.search(value, "", re.IGNORECASE):
+            raise ValueError("it matches every User-Agent (it matches the empty string): "
+                             "every request would be dropped")
         return value
 
     @model_validator(mode="after")
@@ -203,6 +253,13 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+    def topology_key(self) -> str:
+        """The key topology hiding (Kamailio topoh) encodes addresses and Call-IDs with:
+        derived from the secret key, so every node with the same settings can decode
+        what another one encoded."""
+        digest = hmac.new(self.flask_secret().encode(), b"topoh mask key", hashlib.sha256)
+        return digest.hexdigest()[:32]
 
     def fernet_key(self) -> str:
         """The configured encryption key, or one generated once and kept in var_dir.

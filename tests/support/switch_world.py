@@ -58,12 +58,12 @@ class World:
 
     # carriers and provider cards ------------------------------------------------------
     def carrier(self, ports: Iterable[int | tuple[int, int]] = (), *, name: str = "",
-                transport: str = "udp", **fields: Any) -> Carrier:
-        """A carrier with one gateway per port (127.0.0.1); (port, weight) sets a weight."""
+                transport: str = "udp", host: str = "127.0.0.1", **fields: Any) -> Carrier:
+        """A carrier with one gateway per port on host; (port, weight) sets a weight."""
         gateways = []
         for item in ports:
             port, weight = item if isinstance(item, tuple) else (item, 1)
-            gateways.append({"host": "127.0.0.1", "port": port, "transport": transport,
+            gateways.append({"host": host, "port": port, "transport": transport,
                              "weight": weight})
         data = {"name": name or self._name("carrier"), "currency": "USD"} | fields
         carrier = carriers.create_carrier(self.session, ADMIN, data, gateways)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.routing.explain import explain_current
-from tests.support.carriers import CarrierFarm
+from tests.support.carriers import CarrierFarm, customer_tag
 from tests.support.dataplane import Dataplane
 from tests.support.ports import free_port
 from tests.support.sipp import SCENARIOS, Sipp, by_call, final_responses
@@ -105,12 +105,12 @@ def test_switch_tries_carriers_in_explains_order(dataplane: Dataplane, farm: Car
     finals = final_responses(result)
     assert len(finals) == CALLS
     checked = 0
-    for (call_id, messages), final in zip(calls.items(), finals, strict=True):
+    for messages, final in zip(calls.values(), finals, strict=True):
         invite = next(m for m in messages if m.direction == "sent" and m.method == "INVITE"
                       and not m.is_response)
         number = invite.request_user[len(TECH_PREFIX):]
         verdict, order = expected[number]
-        tried = farm.who_got(call_id)
+        tried = farm.who_got(customer_tag(messages))
         if verdict != "ok":
             assert (final, tried) == (verdict, []), number
             continue

@@ -9,7 +9,6 @@ SESSION_RTP_TIMEOUT seconds.  Customers call from 127.0.x.y, carriers answer on
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +25,8 @@ from tests.support.dataplane import (
     Dataplane,
 )
 from tests.support.ports import free_port
-from tests.support.sipp import SipMessage, Sipp, SippResult, final_response
+from tests.support.rtp import call_id_of, packets_both_ways
+from tests.support.sipp import SipMessage, SippResult, final_response
 
 if TYPE_CHECKING:
     from tests.integration.routing.conftest import CallerFactory
@@ -63,44 +63,6 @@ def _sent(result: SippResult | list[SipMessage], first_line: str) -> SipMessage:
 
 def _sdp(message: SipMessage) -> list[str]:
     return [line.strip() for line in message.body.splitlines() if line.strip()]
-
-
-def _stream_packets(query: dict[str, object]) -> dict[str, int]:
-    """Packets rtpengine received per call leg (tag), summed over its streams."""
-    per_tag: dict[str, int] = {}
-    tags = query.get("tags", {})
-    assert isinstance(tags, dict)
-    for tag, info in tags.items():
-        per_tag[tag] = sum(int(stream.get("stats", {}).get("packets", 0))
-                           for media in info.get("medias", [])
-                           for stream in media.get("streams", []))
-    return per_tag
-
-
-def _packets_both_ways(ng: NgClient, call_id: str, timeout: float = 6.0) -> dict[str, int]:
-    """rtpengine's packet counts per leg once both legs got >= 20 (or at timeout)."""
-    per_tag: dict[str, int] = {}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            per_tag = _stream_packets(ng.query(call_id))
-        except NgFailure:
-            per_tag = {}
-        if len(per_tag) == 2 and min(per_tag.values()) >= 20:
-            break
-        time.sleep(0.2)
-    return per_tag
-
-
-def _call_id(sipp: Sipp, timeout: float = 5.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        invites = [m for m in sipp.messages() if m.direction == "sent"
-                   and m.first_line.startswith("INVITE")]
-        if invites:
-            return invites[0].call_id
-        time.sleep(0.05)
-    raise AssertionError("the customer sent no INVITE")
 
 
 def _assert_untouched(customer: SippResult, carrier: CarrierCall) -> None:
@@ -171,8 +133,8 @@ def test_auto_anchors_media_on_the_local_rtpengine(dataplane: Dataplane, farm: C
     sipp = caller_factory(src).start("4444400", hold_ms=3000, media=True,
                                      media_port=free_port())
     try:
-        call_id = _call_id(sipp)
-        per_tag = _packets_both_ways(ng, call_id)
+        call_id = call_id_of(sipp)
+        per_tag = packets_both_ways(ng, call_id)
         result = sipp.result(timeout=30)
     finally:
         sipp.stop()
@@ -191,8 +153,8 @@ def test_media_zone_selects_its_rtpengine(dataplane: Dataplane, farm: CarrierFar
     sipp = caller_factory(src).start("5544500", hold_ms=3000, media=True,
                                      media_port=free_port())
     try:
-        call_id = _call_id(sipp)
-        per_tag = _packets_both_ways(zone2.ng, call_id)
+        call_id = call_id_of(sipp)
+        per_tag = packets_both_ways(zone2.ng, call_id)
         result = sipp.result(timeout=30)
     finally:
         sipp.stop()
