@@ -8,9 +8,11 @@ Customers call from their own 127.0.x.y address, carriers answer on their own on
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.support.carriers import CarrierFarm
+from tests.support.carriers import CarrierFarm, customer_tag
 from tests.support.dataplane import Dataplane
 from tests.support.leaks import leaks, side_secrets
 from tests.support.ports import free_port
@@ -80,3 +82,38 @@ def test_carrier_hangs_up_nothing_leaks(dataplane: Dataplane, farm: CarrierFarm,
     assert any(m.direction == "received" and m.first_line.startswith("SIP/2.0 200")
                and m.method == "BYE" for m in call.messages)
     _assert_hidden(result, farm, (src, sport), (cip, cport))
+
+
+def test_hiding_keeps_no_state_calls_survive_a_restart(
+        dataplane: Dataplane, farm: CarrierFarm,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """topoh encodes instead of storing: a Kamailio restart in the middle of a call
+    (all its memory gone) still decodes the customer's BYE towards the carrier.  The
+    same property keeps calls of any length working (topos drops its records after
+    3 h by default)."""
+    carrier_ip = dataplane.source_ip()
+    port = farm.add("far", "answer", ip=carrier_ip)
+    w = dataplane.world()
+    card = w.provider_card(w.carrier([port], host=carrier_ip), {"44": "0.01"})
+    src = dataplane.source_ip()
+    w.route(w.customer(ips_=[src]), w.tariff([card]), rtp_proxy="direct")
+    w.commit()
+    dataplane.apply()
+    sipp = uac(tmp_path_factory.mktemp("customer"), dataplane.target, "4471000003",
+               port=free_port(), ip=src, hold_ms=6000).start()
+    try:
+        deadline = time.monotonic() + 5
+        while not farm.report("far").calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        dataplane.restart_kamailio()
+        result = sipp.result(timeout=30)
+    finally:
+        sipp.stop()
+    assert final_response(result) == "200 OK"
+    assert result.exit_code == 0, result.errors          # the BYE was answered
+    (call,) = farm.report("far").calls
+    assert call.bye is not None and call.bye.call_id == call.call_id
+    sent = [m for m in result.messages if m.direction == "sent" and m.method == "INVITE"]
+    assert call.from_tag == customer_tag(result.messages)
+    assert call.call_id != sent[0].call_id                # the carrier saw a masked Call-ID
