@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.carriers import CarrierFarm
 from tests.support.dataplane import TEST_MEDIA_IP, Dataplane
 from tests.support.leaks import leaks, side_secrets
 from tests.support.ports import free_port
@@ -84,3 +85,31 @@ def test_prack_update_reinvite_through_the_media_proxy(dataplane: Dataplane,
     assert leaks(far.messages, side_secrets(got.messages, ip=src, port=src_port)) == []
     assert leaks(got.messages, side_secrets(far.messages, ip=carrier_ip,
                                             port=carrier_port)) == []
+
+
+def test_late_offer_is_anchored(dataplane: Dataplane, farm: CarrierFarm,
+                                tmp_path: Path) -> None:
+    """INVITE without SDP: the carrier's offer in the 200 and the customer's answer in
+    the ACK both go through rtpengine, and rtpengine drops the call after the BYE."""
+    port = farm.add("late", "answer")
+    w = dataplane.world()
+    card = w.provider_card(w.carrier([port]), {"44": "0.01"})
+    src = dataplane.source_ip()
+    w.route(w.customer(ips_=[src]), w.tariff([card]))
+    w.commit()
+    dataplane.apply()
+    customer = Sipp("uac_late.xml", tmp_path, port=free_port(), target=dataplane.target,
+                    service="4473000002", media_port=free_port(), ip=src).start()
+    try:
+        got = customer.result(timeout=30)
+    finally:
+        customer.stop()
+    assert got.exit_code == 0, got.errors
+    (answer,) = got.received("SIP/2.0 200")[:1]
+    assert [ip for ip, _ in answer.media()] == [TEST_MEDIA_IP], answer.text
+    (call,) = farm.report("late").calls
+    assert call.invite.body.strip() == ""                 # no SDP in the INVITE
+    acks = [m for m in call.messages if m.direction == "received" and m.method == "ACK"
+            and not m.is_response]
+    assert acks and [ip for ip, _ in acks[0].media()] == [TEST_MEDIA_IP], acks[0].text
+    assert call.bye is not None
