@@ -117,3 +117,28 @@ def test_hiding_keeps_no_state_calls_survive_a_restart(
     sent = [m for m in result.messages if m.direction == "sent" and m.method == "INVITE"]
     assert call.from_tag == customer_tag(result.messages)
     assert call.call_id != sent[0].call_id                # the carrier saw a masked Call-ID
+
+
+def test_switch_generated_bye_leaks_nothing(dataplane: Dataplane, farm: CarrierFarm,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Requests the switch makes up itself (the BYEs of a max-duration cut) are hidden
+    like relayed ones: the dialog module's stored From/To/Call-ID would name the
+    customer."""
+    carrier_ip = dataplane.source_ip()
+    port = farm.add("far", "answer", ip=carrier_ip)
+    w = dataplane.world()
+    card = w.provider_card(w.carrier([port], host=carrier_ip), {"44": "0.01"})
+    src, src_port = dataplane.source_ip(), free_port()
+    w.route(w.customer(ips_=[src]), w.tariff([card]), max_duration=1)
+    w.commit()
+    dataplane.apply()
+    sipp = uac(tmp_path_factory.mktemp("customer"), dataplane.target, "4471000004",
+               port=src_port, ip=src, hold_ms=8000).start()
+    try:
+        result = sipp.result(timeout=30)
+    finally:
+        sipp.stop()
+    assert len(result.received("BYE")) == 1               # cut by the switch
+    (call,) = farm.report("far").calls
+    assert call.bye is not None and not call.sent_bye     # the switch's own BYE arrived
+    _assert_hidden(result, farm, (src, src_port), (carrier_ip, port))
