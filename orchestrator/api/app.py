@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from orchestrator.api import (
     audit,
+    bans,
     carriers,
     carriers_children,
     currencies,
@@ -34,7 +35,7 @@ RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_c
                                         ratecard_children.bp, ratecard_drafts.bp,
                                         provider_cards.bp,
                                         customer_cards.bp, currencies.bp, ratecard_jobs.bp,
-                                        routes.bp, explain.bp, switch.bp)
+                                        routes.bp, explain.bp, switch.bp, bans.bp)
 
 DESCRIPTION = """REST API of the orchestrator control plane.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from orchestrator import __version__
+from orchestrator.cli.bans import bans
 from orchestrator.cli.carriers import carriers
 from orchestrator.cli.config import config
 from orchestrator.cli.customers import customers
@@ -44,6 +45,7 @@ cli.add_command(ratecards)
 cli.add_command(routes)
 cli.add_command(explain)
 cli.add_command(nodes)
+cli.add_command(bans)
 cli.add_command(demo)
 cli.add_command(media)
 cli.add_command(calls)

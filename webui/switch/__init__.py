@@ -123,3 +123,7 @@ def job_links(job: dict[str, Any]) -> dict[str, Any]:
 
 for _kind in (service.APPLY_KIND, service.ROLLBACK_KIND):
     register_job_links(_kind, job_links)
+
+
+# The Bans page's views hang on this blueprint (webui/switch/bans.py).
+from webui.switch import bans as _bans  # noqa: E402,F401
