@@ -22,7 +22,7 @@ from sqlalchemy.orm import object_session
 from orchestrator.api.auth import ApiContext, api_auth
 from orchestrator.api.blueprint import resource_blueprint
 from orchestrator.api.errors import error_response
-from orchestrator.api.fields import Money, UtcDateTime
+from orchestrator.api.fields import Money, UtcDateTime, pass_headers_in, pass_headers_out
 from orchestrator.api.listing import ListArgs, envelope, list_query, page_of
 from orchestrator.carriers import payments, service
 from orchestrator.carriers.models import Carrier
@@ -150,6 +150,10 @@ def carrier_fields(create: bool) -> dict[str, fields.Field[Any]]:
         "country": text(10, metadata={"description": "ISO 3166-1 alpha-2"}),
         "pre_ring_timeout": integer("seconds, 1-300"),
         "post_ring_timeout": integer("seconds, 1-300"),
+        "pass_headers": pass_headers_in(**opt),
+        "trust_pai": fields.Boolean(**opt, metadata={
+            "description": "receives the P-Asserted-Identity of callers asking for "
+                           "privacy (Privacy: id); default true"}),
     }
     if create:
         out["gateways"] = fields.List(fields.Nested(NewCarrierGatewayIn), validate=Length(max=100),
@@ -194,6 +198,8 @@ class CarrierOut(Schema):
     country = fields.String(required=True)
     pre_ring_timeout = fields.Integer(required=True)
     post_ring_timeout = fields.Integer(required=True)
+    pass_headers = pass_headers_out()
+    trust_pai = fields.Boolean(required=True)
     balance = money_out(lambda c: _balance(c),
                         "sum of the completed payments, in the carrier's currency")
     created_at = UtcDateTime(required=True)

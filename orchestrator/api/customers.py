@@ -18,11 +18,12 @@ from marshmallow import ValidationError
 from orchestrator.api.auth import ApiContext, api_auth
 from orchestrator.api.blueprint import resource_blueprint
 from orchestrator.api.carriers import money_in, money_out, schema_class
-from orchestrator.api.fields import UtcDateTime
+from orchestrator.api.fields import UtcDateTime, pass_headers_in, pass_headers_out
 from orchestrator.api.listing import ListArgs, envelope, list_query, page_of
 from orchestrator.customers import payments, service
 from orchestrator.customers.models import Customer
 from orchestrator.db.types import STATUSES
+from orchestrator.header_policy import PAI_MODES
 
 bp = resource_blueprint("api_customers", "Customers")
 # The list comes last: a schema used alone must be registered before its page.
@@ -124,6 +125,9 @@ def customer_fields(create: bool) -> dict[str, fields.Field[Any]]:
         "mobile_verified": flag("changing `mobile` clears it unless the same call sets it"),
         "verification_required": flag("calls are refused until email and mobile are "
                                       "verified"),
+        "pass_headers": pass_headers_in(**opt),
+        "pai": text(20, "P-Asserted-Identity of the customer's calls: accept (default), "
+                    "require (403 PAI Required without it) or remove"),
     }
 
 
@@ -154,6 +158,8 @@ class CustomerOut(Schema):
     email_verified = fields.Boolean(required=True)
     mobile_verified = fields.Boolean(required=True)
     verification_required = fields.Boolean(required=True)
+    pass_headers = pass_headers_out()
+    pai = fields.String(required=True, metadata={"enum": list(PAI_MODES)})
     balance = money_out(lambda c: c.balance, "completed payments minus taxed charges, in the "
                         "customer's currency")
     credit_available = money_out(lambda c: c.credit_available, "balance + debit_limit; a "

@@ -7,6 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from apiflask import fields
+from marshmallow import ValidationError
+
+from orchestrator.header_policy import names_of
 
 
 class Money(fields.Decimal):
@@ -41,3 +44,34 @@ class UtcDateTime(fields.DateTime):
         if result.tzinfo is None:
             return result.replace(tzinfo=dt.UTC)
         return result.astimezone(dt.UTC)
+
+
+class HeaderNames(fields.Field[Any]):
+    """A header policy list (orchestrator/header_policy.py): a list of header names or
+    one string of names separated by commas; the service checks the names."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, list)
+                                      and all(isinstance(v, str) for v in value)):
+            return value
+        raise ValidationError("must be a list of header names or one string of names")
+
+
+PASS_HEADERS_DOC = ("optional headers (X-*, Diversion, History-Info, Remote-Party-ID) "
+                    "exchanged with the switch: one passes between a customer and a "
+                    "carrier only when both list it; X-Name* matches every X- header "
+                    "starting with X-Name; default Diversion, History-Info, "
+                    "Remote-Party-ID (no X- header)")
+
+
+def pass_headers_in(**kwargs: Any) -> HeaderNames:
+    return HeaderNames(metadata={"oneOf": [{"type": "array", "items": {"type": "string"}},
+                                           {"type": "string"}],
+                                 "description": PASS_HEADERS_DOC}, **kwargs)
+
+
+def pass_headers_out() -> fields.Function:
+    """The stored canonical text, answered as a list of names."""
+    return fields.Function(lambda obj: list(names_of(obj.pass_headers)), required=True,
+                           metadata={"type": "array", "items": {"type": "string"},
+                                     "description": PASS_HEADERS_DOC})

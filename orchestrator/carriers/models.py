@@ -22,6 +22,9 @@ class Carrier(PartyFields, Searchable, Timestamps, Base):
     portal_password_encrypted: Mapped[str] = mapped_column(Text, default="")
     pre_ring_timeout: Mapped[int] = mapped_column(default=30)   # s, INVITE -> first 1xx
     post_ring_timeout: Mapped[int] = mapped_column(default=30)  # s, first 18x -> answer
+    # P-Asserted-Identity of a caller asking for privacy (Privacy: id) goes only to
+    # trusted carriers (RFC 3325)
+    trust_pai: Mapped[bool] = mapped_column(default=True)
 
     gateways: Mapped[list[Gateway]] = relationship(
         back_populates="carrier", cascade="all, delete-orphan", order_by="Gateway.id")

@@ -24,6 +24,7 @@ from orchestrator.carriers.validation import (
 from orchestrator.codes import COUNTRIES, CURRENCIES
 from orchestrator.db.types import PAYMENT_STATUSES, STATUSES
 from orchestrator.errors import ValidationFailed
+from orchestrator.header_policy import DEFAULT_PASS, parse_pass_headers
 
 TRANSPORTS = ("udp", "tcp")
 MAX_CHANNELS = 1_000_000
@@ -71,6 +72,8 @@ class CarrierCreate(_Input):
     country: str = ""
     pre_ring_timeout: int = 30
     post_ring_timeout: int = 30
+    pass_headers: str | list[str] = DEFAULT_PASS
+    trust_pai: bool = True
 
 
 @dataclass
@@ -92,6 +95,8 @@ class CarrierUpdate(_Input):
     country: str | None = None
     pre_ring_timeout: int | None = None
     post_ring_timeout: int | None = None
+    pass_headers: str | list[str] | None = None
+    trust_pai: bool | None = None
 
 
 @dataclass
@@ -169,6 +174,12 @@ def clean_carrier(values: Mapping[str, Any], prefix: str = "", *,
             else f"{v!r} is not an ISO 3166 alpha-2 country code (e.g. GB, US)")
     f.integer("pre_ring_timeout", *TIMEOUT_RANGE)
     f.integer("post_ring_timeout", *TIMEOUT_RANGE)
+    if values.get("pass_headers") is not None:
+        try:
+            f.clean["pass_headers"] = parse_pass_headers(values["pass_headers"])
+        except ValueError as exc:
+            f.error("pass_headers", str(exc))
+    f.boolean("trust_pai")
     return f.done()
 
 

@@ -30,12 +30,14 @@ from orchestrator.carriers.schemas import (
 )
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import Conflict, NotFound, ValidationFailed
+from orchestrator.header_policy import names_of
 from orchestrator.listing import ListQuery, Page, paginate
 
 # Fields copied as they are between the cleaned input and the model.
 _PLAIN_FIELDS = ("name", "status", "currency", "channels", "cps", "paypal_email", "website",
                  "portal_url", "portal_username", "portal_access", "address_lines", "city",
-                 "postcode", "country", "pre_ring_timeout", "post_ring_timeout")
+                 "postcode", "country", "pre_ring_timeout", "post_ring_timeout",
+                 "pass_headers", "trust_pai")
 
 SEARCH_FIELDS = (Carrier.name, Carrier.website, Carrier.portal_url, Carrier.city)
 # Names sort case-insensitively (as people read them); paginate takes any column expression.
@@ -88,6 +90,7 @@ def to_dict(carrier: Carrier, *, children: bool = False) -> dict[str, Any]:
     """
     view: dict[str, Any] = {"id": carrier.id}
     view.update({field: getattr(carrier, field) for field in _PLAIN_FIELDS})
+    view["pass_headers"] = list(names_of(carrier.pass_headers))
     view["portal_password_set"] = bool(carrier.portal_password_encrypted)
     view["created_at"] = _iso(carrier.created_at)
     view["updated_at"] = _iso(carrier.updated_at)

@@ -23,6 +23,7 @@ from orchestrator.cli.common import load_settings
 from orchestrator.db import make_engine, session_factory
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import Conflict, ServiceError, ValidationFailed
+from orchestrator.header_policy import DEFAULT_PASS
 from orchestrator.listing import ListQuery
 
 T = TypeVar("T")
@@ -163,6 +164,11 @@ def show(carrier: str, as_json: bool) -> None:
 @click.option("--country", default="", help="ISO 3166 alpha-2, e.g. GB.")
 @click.option("--pre-ring-timeout", default="30", show_default=True, help="Seconds.")
 @click.option("--post-ring-timeout", default="30", show_default=True, help="Seconds.")
+@click.option("--pass-headers", default=DEFAULT_PASS, show_default=True, metavar="NAMES",
+              help="Optional headers exchanged with the switch, comma-separated "
+                   "(X-Name, X-Prefix-*, Diversion, ...; docs/header-policy.md).")
+@click.option("--trust-pai/--no-trust-pai", default=True, show_default=True,
+              help="Send it the P-Asserted-Identity of callers asking for privacy.")
 @click.option("--gateway", "gateway_specs", multiple=True, metavar="SPEC",
               help="host[:port][/transport][,weight=N]; repeat for several.")
 @json_option

@@ -20,6 +20,7 @@ from orchestrator.customers import csv_import, ips, service, views
 from orchestrator.customers.models import Customer
 from orchestrator.db import make_engine, session_factory
 from orchestrator.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from orchestrator.header_policy import PAI_MODES
 from orchestrator.listing import ListQuery
 
 T = TypeVar("T")
@@ -164,6 +165,12 @@ def show(customer: str, as_json: bool) -> None:
 @click.option("--country", default=None, help="ISO 3166 alpha-2, e.g. GB.")
 @click.option("--portal-access/--no-portal-access", default=None)
 @click.option("--verification-required/--no-verification-required", default=None)
+@click.option("--pass-headers", default=None, metavar="NAMES",
+              help="Optional headers exchanged with the switch, comma-separated, e.g. "
+                   "'Diversion, X-Acme-*' (default Diversion, History-Info, "
+                   "Remote-Party-ID; docs/header-policy.md).")
+@click.option("--pai", type=click.Choice(PAI_MODES), default=None,
+              help="P-Asserted-Identity of its calls (default accept).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def add(as_json: bool, address_lines: tuple[str, ...], **fields: Any) -> None:
     """Create a customer."""

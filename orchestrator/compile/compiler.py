@@ -122,7 +122,8 @@ def _label(route: IngressRoute, customer: Customer) -> str:
 def _customers(session: Session, customers: Sequence[Customer]) -> tuple[CustomerRow, ...]:
     owed = balances(session, [c.id for c in customers])
     return tuple(CustomerRow(c.id, customer_state(c), c.channels, c.cps,
-                             owed[c.id] + c.debit_limit > 0, c.name) for c in customers)
+                             owed[c.id] + c.debit_limit > 0, c.name, c.pass_headers, c.pai)
+                 for c in customers)
 
 
 def _carriers(session: Session) -> tuple[tuple[CarrierRow, ...], tuple[GatewayRow, ...],
@@ -136,7 +137,8 @@ def _carriers(session: Session) -> tuple[tuple[CarrierRow, ...], tuple[GatewayRo
             continue
         carriers.append(CarrierRow(carrier.id, carrier.channels, carrier.cps,
                                    carrier.pre_ring_timeout * 1000,
-                                   carrier.post_ring_timeout * 1000, carrier.name))
+                                   carrier.post_ring_timeout * 1000, carrier.name,
+                                   carrier.pass_headers, carrier.trust_pai))
         gateways.extend(GatewayRow(g.id, carrier.id, gateway_uri(g.host, g.port, g.transport),
                                    g.weight) for g in enabled)
     ids = [c.id for c in carriers]

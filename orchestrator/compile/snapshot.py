@@ -21,6 +21,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from orchestrator.header_policy import DEFAULT_PASS
+
 FORMAT = 1
 
 # Route group ids (the 6-digit head of an ingress key) are below this.
@@ -70,6 +72,8 @@ class CustomerRow:
     cps: int
     credit: bool        # balance + debit_limit > 0
     name: str = ""
+    pass_headers: str = DEFAULT_PASS  # canonical text (orchestrator/header_policy.py)
+    pai: str = "accept"               # accept | require | remove
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,8 @@ class CarrierRow:
     pre_ring_ms: int
     post_ring_ms: int
     name: str = ""
+    pass_headers: str = DEFAULT_PASS
+    trust_pai: bool = True  # gets PAI of callers asking for privacy (Privacy: id)
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,15 @@ class MediaZone:
     set_id: int
 
 
+# Fields added to format 1 rows later: left out of the canonical form while they hold
+# their default, so that a snapshot stored before they existed keeps its version (it
+# loads, and the same model compiles to the same version).
+ADDED_FIELDS: dict[str, dict[str, object]] = {
+    "customers": {"pass_headers": DEFAULT_PASS, "pai": "accept"},
+    "carriers": {"pass_headers": DEFAULT_PASS, "trust_pai": True},
+}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     addresses: tuple[AddressRow, ...] = ()
@@ -188,6 +203,11 @@ class Snapshot:
         data = asdict(self)
         data.pop("warnings")
         data["format"] = FORMAT
+        for kind, defaults in ADDED_FIELDS.items():
+            for row in data[kind]:
+                for name, default in defaults.items():
+                    if row[name] == default:
+                        del row[name]
         return data
 
     @property

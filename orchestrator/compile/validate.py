@@ -20,6 +20,7 @@ from ipaddress import ip_network
 
 from orchestrator.compile.snapshot import MAX_GROUP, PING_CODES, GroupRow, Snapshot
 from orchestrator.errors import ValidationFailed
+from orchestrator.header_policy import PAI_MODES, parse_pass_headers
 from orchestrator.ratecards.models import STRATEGIES
 
 SAFE_KEY = re.compile(r"^[A-Za-z0-9._@+-]+$")
@@ -56,6 +57,17 @@ def pattern_problem(pattern: str) -> str | None:
     return None
 
 
+def _pass_headers(e: _Errors, where: str, text: str) -> None:
+    """The switch gets a header list as a regular expression: only canonical lists."""
+    try:
+        canonical = parse_pass_headers(text)
+    except ValueError as exc:
+        e.add(where, f"pass_headers: {exc}")
+        return
+    if canonical != text:
+        e.add(where, f"pass_headers {text!r} is not in canonical form ({canonical!r})")
+
+
 def validate_snapshot(snapshot: Snapshot) -> None:
     """Raise ValidationFailed naming every problem of ``snapshot``."""
     e = _Errors()
@@ -65,6 +77,10 @@ def validate_snapshot(snapshot: Snapshot) -> None:
         if customer.state not in ("ok", "inactive", "unverified"):
             e.add(f"customer {customer.id} ({customer.name})",
                   f"state {customer.state!r} is not ok, inactive or unverified")
+        if customer.pai not in PAI_MODES:
+            e.add(f"customer {customer.id} ({customer.name})",
+                  f"pai {customer.pai!r} is not one of {', '.join(PAI_MODES)}")
+        _pass_headers(e, f"customer {customer.id} ({customer.name})", customer.pass_headers)
 
     groups = {g.group: g for g in snapshot.groups}
     e.duplicates("groups", "route group", (g.group for g in snapshot.groups))
@@ -109,6 +125,8 @@ def validate_snapshot(snapshot: Snapshot) -> None:
     carriers = {c.id for c in snapshot.carriers}
     e.duplicates("carriers", "carrier id", (c.id for c in snapshot.carriers))
     e.duplicates("gateways", "gateway id", (g.id for g in snapshot.gateways))
+    for carrier in snapshot.carriers:
+        _pass_headers(e, f"carrier {carrier.id} ({carrier.name})", carrier.pass_headers)
     for gateway in snapshot.gateways:
         if gateway.carrier_id not in carriers:
             e.add(f"gateway {gateway.id}", f"carrier {gateway.carrier_id} is not compiled")

@@ -34,6 +34,7 @@ class Customer(PartyFields, Searchable, Timestamps, Base):
     email_verified: Mapped[bool] = mapped_column(default=False)
     mobile_verified: Mapped[bool] = mapped_column(default=False)
     verification_required: Mapped[bool] = mapped_column(default=False)
+    pai: Mapped[str] = mapped_column(String(10), default="accept")  # accept|require|remove
 
     ips: Mapped[list[CustomerIP]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerIP.id")

@@ -24,6 +24,7 @@ from orchestrator.customers.models import Customer
 from orchestrator.customers.validation import CUSTOMER_FIELDS, clean_customer
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import Conflict, NotFound, ValidationFailed
+from orchestrator.header_policy import names_of
 from orchestrator.listing import ListQuery, Page, paginate
 
 OBJECT_TYPE = "customer"
@@ -57,6 +58,8 @@ class CustomerInput(TypedDict, total=False):
     email_verified: bool
     mobile_verified: bool
     verification_required: bool
+    pass_headers: list[str] | str
+    pai: str
 
 
 def decimal_str(value: Decimal) -> str:
@@ -95,6 +98,8 @@ def customer_to_dict(customer: Customer) -> dict[str, Any]:
         "email_verified": customer.email_verified,
         "mobile_verified": customer.mobile_verified,
         "verification_required": customer.verification_required,
+        "pass_headers": list(names_of(customer.pass_headers)),
+        "pai": customer.pai,
         "created_at": iso(customer.created_at),
         "updated_at": iso(customer.updated_at),
     }

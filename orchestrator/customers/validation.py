@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from orchestrator.codes import COUNTRIES, CURRENCIES
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import ValidationFailed
+from orchestrator.header_policy import PAI_MODES, parse_pass_headers
 
 Parser = Callable[[Any], Any]
 
@@ -209,6 +210,14 @@ def network(value: Any) -> IPv4Network | IPv6Network:
     return net
 
 
+def pass_headers(value: Any) -> str:
+    """A header policy list (orchestrator/header_policy.py), as its canonical text."""
+    try:
+        return parse_pass_headers(value)
+    except ValueError as exc:
+        raise BadValue(str(exc)) from None
+
+
 def clean(data: Mapping[str, Any], spec: Mapping[str, Parser], errors: Errors,
           *, required: Iterable[str] = ()) -> dict[str, Any]:
     """Parse the fields of ``data`` named in ``spec``; unknown fields are errors too."""
@@ -251,6 +260,8 @@ CUSTOMER_SPEC: dict[str, Parser] = {
     "email_verified": boolean,
     "mobile_verified": boolean,
     "verification_required": boolean,
+    "pass_headers": pass_headers,
+    "pai": choice(PAI_MODES),
 }
 CUSTOMER_FIELDS = tuple(CUSTOMER_SPEC)
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 from sqlalchemy import DateTime, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from orchestrator.header_policy import DEFAULT_PASS
+
 # Money and rates are decimal throughout (never binary floating point).
 Money = Numeric(20, 6, asdecimal=True)
 Percent = Numeric(9, 4, asdecimal=True)
@@ -46,6 +48,9 @@ class PartyFields(AddressFields):
     paypal_email: Mapped[str] = mapped_column(String(254), default="")
     website: Mapped[str] = mapped_column(String(255), default="")
     portal_access: Mapped[bool] = mapped_column(default=False)
+    # Optional headers (X-*, Diversion, ...) this party exchanges with the switch:
+    # canonical text of orchestrator.header_policy.parse_pass_headers
+    pass_headers: Mapped[str] = mapped_column(String(1000), default=DEFAULT_PASS)
 
 
 class PaymentFields:

@@ -40,6 +40,7 @@ authenticates by digest as this SIP user) and ``caller``.
 4. Customer (route CUSTOMER) = the route's customer: state ``ok`` passes,
    ``unverified`` -> ``403 Verification Required``, anything else (``inactive``, or
    missing from the snapshot) -> ``403 Account Inactive``.
+   Then the header policy (route HEADERS_FROM_CUSTOMER): noted, explain_headers.py.
 5. Tariff (route TARIFF): longest prefix of ``number`` (1..len digits, never empty)
    in the route's tree -> packed ``TariffValue``. None: ``404 No Rate``; status
    blocked: ``403 Destination Blocked``.
@@ -88,6 +89,7 @@ from orchestrator.compile.snapshot import (
     group_key,
 )
 from orchestrator.routing import explain_index
+from orchestrator.routing.explain_headers import carrier_notes, customer_notes
 from orchestrator.routing.explain_index import (
     SnapshotIndex,
     TariffSource,
@@ -164,6 +166,7 @@ class _Walk:
         refused = self._customer(route.customer_id)
         if refused:
             return refused
+        self.notes.extend(customer_notes(self.idx.customers[route.customer_id]))
         value = self._tariff(route)
         if value is None:
             return NO_RATE
@@ -177,6 +180,7 @@ class _Walk:
         if not customer.credit:
             return INSUFFICIENT_BALANCE
         self._note_media(route)
+        self.notes.extend(carrier_notes(self.idx, order))
         self.out["order"] = order
         return OK
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from orchestrator.compile.snapshot import Snapshot, TariffRef, TariffValue, group_key
+from orchestrator.header_policy import DEFAULT_PASS, PAI_CODES, allowed_regex, names_of
 
 GENERATIONS = (1, 2)
 ID_OFFSET = 10**8            # dialplan dpid / dispatcher setid = g * 10^8 + id
@@ -328,7 +329,10 @@ def sw_items(snapshot: Snapshot, gen: int) -> list[HtRow]:
             put(f"u:{u.username}", ips=",".join(u.allowed_ips))
     items.append(("nusers", len(snapshot.sip_users)))
     for c in snapshot.customers:
-        put(f"c:{c.id}", st=c.state, ch=c.channels, cps=c.cps, credit=c.credit)
+        put(f"c:{c.id}", st=c.state, ch=c.channels, cps=c.cps, credit=c.credit,
+            pai=PAI_CODES[c.pai])
+        if c.pass_headers != DEFAULT_PASS:
+            put(f"c:{c.id}", hx=allowed_regex(names_of(c.pass_headers)))
     available = {p.id for p in snapshot.provider_cards}
     parents: dict[int, set[int]] = {}
     for w in snapshot.weights:
@@ -347,7 +351,10 @@ def sw_items(snapshot: Snapshot, gen: int) -> list[HtRow]:
             put(f"r:{r.id}", cards=r.cards_mode)
             items.extend((f"r:{r.id}:card:{card}", 1) for card in r.cards)
     for k in snapshot.carriers:
-        put(f"k:{k.id}", ch=k.channels, cps=k.cps, pre=k.pre_ring_ms, post=k.post_ring_ms)
+        put(f"k:{k.id}", ch=k.channels, cps=k.cps, pre=k.pre_ring_ms, post=k.post_ring_ms,
+            tpai=k.trust_pai)
+        if k.pass_headers != DEFAULT_PASS:
+            put(f"k:{k.id}", hx=allowed_regex(names_of(k.pass_headers)))
     for p in snapshot.provider_cards:
         items.append((f"p:{p.id}", p.carrier_id))
         if p.tech_prefix:

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from orchestrator.carriers import service
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import Conflict, ValidationFailed
+from orchestrator.header_policy import DEFAULT_PASS
 from webui.auth import login_required
 from webui.carriers.common import bp, errors_of, require_write, status_of
 from webui.db import db
@@ -26,6 +27,8 @@ BOOL_FIELDS = ("portal_access",)
 # Left empty, these keep their default (creating) or their value (editing).
 OPTIONAL_NUMBERS = frozenset({"channels", "cps", "pre_ring_timeout", "post_ring_timeout"})
 CLEAR_PASSWORD = "portal_password_clear"
+# Header policy (docs/header-policy.md): only taken when the form sends them.
+POLICY_FIELDS = ("pass_headers", "trust_pai")
 
 
 def form_data(form: MultiDict[str, str], editing: bool) -> dict[str, Any]:
@@ -40,6 +43,9 @@ def form_data(form: MultiDict[str, str], editing: bool) -> dict[str, Any]:
         data[name] = value
     for name in BOOL_FIELDS:
         data[name] = name in form
+    for name in POLICY_FIELDS:
+        if name in form:
+            data[name] = form[name]
     password = form.get("portal_password", "")
     if editing and CLEAR_PASSWORD in form:
         data["portal_password"] = ""
@@ -57,7 +63,9 @@ def _typed(form: MultiDict[str, str]) -> dict[str, Any]:
 
 def _render(values: dict[str, Any], errors: dict[str, list[str]], carrier_id: int | None,
             status: int = 200) -> ResponseReturnValue:
-    known = set(TEXT_FIELDS) | set(BOOL_FIELDS) | {"portal_password"}
+    known = set(TEXT_FIELDS) | set(BOOL_FIELDS) | set(POLICY_FIELDS) | {"portal_password"}
+    if isinstance(values.get("pass_headers"), list):
+        values = values | {"pass_headers": ", ".join(values["pass_headers"])}
     other = {f: m for f, m in errors.items() if f not in known}
     page = render_template("carriers/form.html", values=values, errors=errors,
                            other_errors=other, carrier_id=carrier_id, statuses=STATUSES)
@@ -70,7 +78,8 @@ def new() -> ResponseReturnValue:
     who = require_write()
     if request.method == "GET":
         return _render({"status": "active", "currency": "", "pre_ring_timeout": 30,
-                        "post_ring_timeout": 30}, {}, None)
+                        "post_ring_timeout": 30, "pass_headers": DEFAULT_PASS,
+                        "trust_pai": True}, {}, None)
     try:
         carrier = service.create_carrier(db(), who, form_data(request.form, editing=False))
     except (ValidationFailed, Conflict) as exc:

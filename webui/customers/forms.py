@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from orchestrator.customers import service
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import Conflict, ValidationFailed
+from orchestrator.header_policy import DEFAULT_PASS, PAI_MODES
 from webui.auth import login_required
 from webui.customers.common import actor, bp, require_write
 from webui.db import db
@@ -21,6 +22,8 @@ TEXT_FIELDS = ("name", "status", "currency", "tax_percent", "debit_limit", "chan
 BOOL_FIELDS = ("portal_access", "verification_required", "email_verified", "mobile_verified")
 # Left empty, these keep their default (creating) or their value (editing).
 OPTIONAL_NUMBERS = frozenset({"tax_percent", "debit_limit", "channels", "cps"})
+# Header policy (docs/header-policy.md): only taken when the form sends them.
+POLICY_FIELDS = ("pass_headers", "pai")
 
 
 def form_data(form: MultiDict[str, str], current: dict[str, Any] | None) -> dict[str, Any]:
@@ -37,6 +40,9 @@ def form_data(form: MultiDict[str, str], current: dict[str, Any] | None) -> dict
         if name in OPTIONAL_NUMBERS and not value.strip():
             continue
         data[name] = value
+    for name in POLICY_FIELDS:
+        if name in form:
+            data[name] = form[name]
     for name in BOOL_FIELDS:
         checked = name in form
         if current is None or checked != current[name]:
@@ -56,15 +62,17 @@ def status_of(exc: ValidationFailed | Conflict) -> int:
 
 def form_values(customer: dict[str, Any]) -> dict[str, Any]:
     """A customer as the form's values (address lines in one text box)."""
-    return customer | {"address_lines": "\n".join(customer["address_lines"])}
+    return customer | {"address_lines": "\n".join(customer["address_lines"]),
+                       "pass_headers": ", ".join(customer["pass_headers"])}
 
 
 def _render(values: dict[str, Any], errors: dict[str, list[str]], customer_id: int | None,
             status: int = 200) -> ResponseReturnValue:
-    known = set(TEXT_FIELDS) | set(BOOL_FIELDS)
+    known = set(TEXT_FIELDS) | set(BOOL_FIELDS) | set(POLICY_FIELDS)
     other = {f: m for f, m in errors.items() if f not in known}
     page = render_template("customers/form.html", values=values, errors=errors,
-                           other_errors=other, customer_id=customer_id, statuses=STATUSES)
+                           other_errors=other, customer_id=customer_id, statuses=STATUSES,
+                           pai_modes=PAI_MODES)
     return page, status
 
 
@@ -73,7 +81,8 @@ def _render(values: dict[str, Any], errors: dict[str, list[str]], customer_id: i
 def new() -> ResponseReturnValue:
     who = require_write()
     if request.method == "GET":
-        return _render({"status": "active", "currency": ""}, {}, None)
+        return _render({"status": "active", "currency": "", "pass_headers": DEFAULT_PASS,
+                        "pai": "accept"}, {}, None)
     try:
         customer = service.create_customer(db(), who, form_data(request.form, None))
     except (ValidationFailed, Conflict) as exc:

@@ -27,6 +27,8 @@ FIELD_LABELS: dict[str, str] = {
     "email_verified": "Email verified",
     "mobile_verified": "Mobile verified",
     "verification_required": "Verification required",
+    "pass_headers": "Headers passed",
+    "pai": "P-Asserted-Identity",
 }
 assert set(FIELD_LABELS) == set(CUSTOMER_FIELDS), "a customer field has no label"
 
@@ -51,6 +53,7 @@ SYNONYMS: dict[str, str] = {
     "town": "city",
     "zip": "postcode", "zipcode": "postcode", "postalcode": "postcode",
     "countrycode": "country",
+    "headers": "pass_headers", "passheaders": "pass_headers",
 }
 
 EXAMPLE_ROW: dict[str, str] = {
@@ -61,6 +64,7 @@ EXAMPLE_ROW: dict[str, str] = {
     "postcode": "EC1A 1AA", "country": "GB", "email": "noc@example.com",
     "mobile": "+447700900123", "email_verified": "no", "mobile_verified": "no",
     "verification_required": "no",
+    "pass_headers": "Diversion; Remote-Party-ID", "pai": "accept",
 }
 
 
