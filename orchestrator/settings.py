@@ -117,6 +117,10 @@ class Settings(BaseSettings):
                                 "kept for rollback")
     sip_ping_interval: int = Field(30, ge=30, le=3600, description="Seconds between "
                                    "in-dialog OPTIONS of routes with SIP ping")
+    topology_hiding: bool = Field(True, description="Hide each side's Via, Record-Route, "
+                                  "Contact, Call-ID and From from the other side "
+                                  "(docs/sip-interop.md); costs about a third of the "
+                                  "switch's call rate (docs/performance.md)")
 
     # Abuse protection (docs/abuse.md)
     scanner_user_agents: str = Field(

@@ -13,7 +13,8 @@ from orchestrator.settings import Settings
 # What the project configs route with, and what they do not do yet.
 PROJECT_LINE = ("project: routes by the model: IP auth, tech prefix, dial string (dialplan), "
                 "tariff mtree of {prefixes:,} prefixes with {carriers} carriers' candidates, "
-                "customer/route/carrier channel and cps limits, dialog")
+                "customer/route/carrier channel and cps limits, dialog, header policy, "
+                "abuse checks, topology hiding unless --setting topology_hiding=false")
 CDR_NOTE = ("not measured yet: CDR accounting (acc), which comes with the billing issue; "
             "remeasure then")
 

@@ -16,8 +16,9 @@ from orchestrator.settings import Settings
         {},
         {"media_zones": {"eu": "udp:10.0.0.5:2223", "us": "udp:10.0.1.5:2223 udp:10.0.1.6:2223"}},
         {"sip_port": 5080, "rpc_port": 5091, "kamailio_children": 1, "sip_realm": "voip.example"},
+        {"topology_hiding": False},
     ],
-    ids=["defaults", "media-zones", "custom"],
+    ids=["defaults", "media-zones", "custom", "no-topology-hiding"],
 )
 def test_every_render_passes_kamailio_check(tmp_path: Path, overrides: dict[str, object]) -> None:
     settings = Settings(var_dir=tmp_path, **overrides)  # type: ignore[arg-type]
@@ -34,6 +35,9 @@ def test_every_render_passes_kamailio_check(tmp_path: Path, overrides: dict[str,
     for name, set_id in settings.media_zone_sets().items():
         if name != "auto":
             assert f'"{set_id} == {settings.media_zones[name]}"' in text
+    # topology hiding: topoh with the node-independent key, or nothing of it
+    assert ('loadmodule "topoh.so"' in text) == settings.topology_hiding
+    assert (f'"mask_key", "{settings.topology_key()}"' in text) == settings.topology_hiding
     conf = out.rtpengine_conf.read_text()
     assert f"listen-ng = 127.0.0.1:{settings.rtpengine_ng_port}" in conf
     assert f"interface = {settings.media_ip}" in conf

@@ -107,3 +107,16 @@ def test_failover_after_early_media(dataplane: Dataplane, farm: CarrierFarm,
     first = farm.report("first").call(tag)
     assert first is not None and first.responses_sent[-1].startswith("503")
     assert first.cancel is None
+    # the BYE freed every leg of the call, the failed carrier's included
+    assert _forgotten(ng, call_id, timeout=3.0), "rtpengine still has the call"
+
+
+def _forgotten(ng: NgClient, call_id: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ng.query(call_id)
+        except NgFailure:
+            return True
+        time.sleep(0.1)
+    return False
