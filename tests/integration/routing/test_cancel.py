@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from orchestrator.rtpengine.ng import NgClient, NgFailure
+from orchestrator.rtpengine.ng import NgClient
 from tests.integration.routing.conftest import open_route
 from tests.support.carriers import CarrierCall, CarrierFarm, customer_tag
 from tests.support.dataplane import Dataplane
 from tests.support.ports import free_port
+from tests.support.rtp import forgotten, knows
 from tests.support.sipp import SipMessage, Sipp, SippResult, final_response
 
 if TYPE_CHECKING:
@@ -52,14 +53,6 @@ def _lcr(dataplane: Dataplane, farm: CarrierFarm, names: list[str]) -> tuple[Wor
 
 def _ng(dataplane: Dataplane) -> NgClient:
     return NgClient("127.0.0.1", dataplane.settings.rtpengine_ng_port, timeout=1.0)
-
-
-def _knows(ng: NgClient, call_id: str) -> bool:
-    try:
-        ng.query(call_id)
-    except NgFailure:
-        return False
-    return True
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -90,7 +83,7 @@ def _cancel_call(dataplane: Dataplane, workdir: Path, src: str, number: str, *,
         _wait_for(lambda: _received(sipp.messages(), wait_for), 10.0, f"'{wait_for}'")
         (invite,) = [m for m in sipp.messages() if m.direction == "sent"
                      and m.first_line.startswith("INVITE")][:1]
-        known = _knows(_ng(dataplane), invite.call_id)
+        known = knows(_ng(dataplane), invite.call_id)
         result = sipp.result(timeout=20)
     finally:
         sipp.stop()
@@ -126,11 +119,8 @@ def _assert_cancelled(call: CarrierCall) -> None:
 
 
 def _assert_forgotten(ng: NgClient, call_id: str, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _knows(ng, call_id):
-        assert time.monotonic() < deadline, \
-            f"rtpengine still knows call {call_id} {timeout} s after the CANCEL"
-        time.sleep(0.1)
+    assert forgotten(ng, call_id, timeout), \
+        f"rtpengine still knows call {call_id} {timeout} s after the CANCEL"
 
 
 def test_cancel_before_any_18x(dataplane: Dataplane, farm: CarrierFarm,

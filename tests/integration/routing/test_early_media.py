@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from orchestrator.rtpengine.ng import NgClient, NgFailure
+from orchestrator.rtpengine.ng import NgClient
 from tests.support.carriers import CarrierFarm, customer_tag, from_tag
 from tests.support.dataplane import TEST_MEDIA_IP, Dataplane
-from tests.support.rtp import call_id_of, stream_packets
+from tests.support.rtp import call_id_of, forgotten, wait_packets
 from tests.support.sipp import SipMessage, Sipp
 
 if TYPE_CHECKING:
@@ -34,17 +34,8 @@ def _to_tag(message: SipMessage) -> str:
 
 def _wait_packets(ng: NgClient, call_id: str, tags: list[str], timeout: float) -> dict[str, int]:
     """rtpengine's packets per leg once each of tags got >= 20 (or at timeout)."""
-    per_tag: dict[str, int] = {}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            per_tag = stream_packets(ng.query(call_id))
-        except NgFailure:
-            per_tag = {}
-        if all(per_tag.get(tag, 0) >= 20 for tag in tags):
-            break
-        time.sleep(0.2)
-    return per_tag
+    return wait_packets(ng, call_id, lambda per_tag: all(per_tag.get(t, 0) >= 20 for t in tags),
+                        timeout)
 
 
 def _received(sipp: Sipp, first_line: str) -> list[SipMessage]:
@@ -108,15 +99,5 @@ def test_failover_after_early_media(dataplane: Dataplane, farm: CarrierFarm,
     assert first is not None and first.responses_sent[-1].startswith("503")
     assert first.cancel is None
     # the BYE freed every leg of the call, the failed carrier's included
-    assert _forgotten(ng, call_id, timeout=3.0), "rtpengine still has the call"
+    assert forgotten(ng, call_id, timeout=3.0), "rtpengine still has the call"
 
-
-def _forgotten(ng: NgClient, call_id: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            ng.query(call_id)
-        except NgFailure:
-            return True
-        time.sleep(0.1)
-    return False
