@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.carriers import CarrierFarm
 from tests.support.dataplane import Dataplane
+from tests.support.header_calls import call_with_headers as _call
 from tests.support.ports import free_port
 from tests.support.sipp import (
     SipMessage,
@@ -70,19 +71,6 @@ def uas(tmp_path: Path) -> Iterator[Carriers]:
         yield carriers
     finally:
         carriers.stop()
-
-
-def _call(dataplane: Dataplane, workdir: Path, src: str, number: str,
-          *headers: str) -> SippResult:
-    """One uac_headers.xml call from src with the extra header lines."""
-    variables = {f"h{n}": line for n, line in enumerate(headers, 1)}
-    sipp = Sipp("uac_headers.xml", workdir, port=free_port(), target=dataplane.target,
-                service=number, variables=variables, media_port=free_port(), ip=src)
-    sipp.start()
-    try:
-        return sipp.result(timeout=30)
-    finally:
-        sipp.stop()
 
 
 def _names(message: SipMessage) -> set[str]:

@@ -16,8 +16,8 @@ import pytest
 from tests.support.carriers import CarrierFarm
 from tests.support.dataplane import Dataplane, start_dataplane
 from tests.support.dataplane import test_settings as plane_settings
-from tests.support.ports import free_port
-from tests.support.sipp import Sipp, SippResult, final_response
+from tests.support.header_calls import call_with_headers as _call
+from tests.support.sipp import final_response
 
 pytestmark = pytest.mark.integration
 
@@ -30,17 +30,6 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dataplane]:
         yield started
     finally:
         started.stop()
-
-
-def _call(plane: Dataplane, workdir: Path, src: str, number: str, *headers: str) -> SippResult:
-    variables = {f"h{n}": line for n, line in enumerate(headers, 1)}
-    sipp = Sipp("uac_headers.xml", workdir, port=free_port(), target=plane.target,
-                service=number, variables=variables, media_port=free_port(), ip=src)
-    sipp.start()
-    try:
-        return sipp.result(timeout=30)
-    finally:
-        sipp.stop()
 
 
 def test_plain_proxy_and_anonymous_from(plain: Dataplane, farm: CarrierFarm,
