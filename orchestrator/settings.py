@@ -122,6 +122,14 @@ class Settings(BaseSettings):
                                   "(docs/sip-interop.md); costs about a third of the "
                                   "switch's call rate (docs/performance.md)")
 
+    # CDRs and billing (docs/billing.md)
+    cdrs: bool = Field(True, description="Write a CDR for every call attempt (Kamailio "
+                       "acc into flat files under var_dir/cdrs, collected into the "
+                       "database); off only to measure what accounting costs")
+    cdr_collect_seconds: float = Field(2.0, ge=0.1, le=3600, description="How often the "
+                                       "CDR collector moves the switch's CDR files into "
+                                       "the database")
+
     # Abuse protection (docs/abuse.md)
     scanner_user_agents: str = Field(
         DEFAULT_SCANNER_USER_AGENTS, max_length=1000,
@@ -234,6 +242,11 @@ class Settings(BaseSettings):
         """The local node's Kamailio table file (db_sqlite)."""
         return self.switch_dir / "kamailio.db"
 
+    @property
+    def cdr_dir(self) -> Path:
+        """Where Kamailio writes CDR lines (db_flatstore: cdrs_<process rank>.log)."""
+        return self.var_dir / "cdrs"
+
     def media_zone_sets(self) -> dict[str, int]:
         """rtpengine set id of each media zone: ``auto`` is 0, the others 1.. by name."""
         return {"auto": 0} | {name: n for n, name in enumerate(sorted(self.media_zones), 1)}
@@ -243,7 +256,8 @@ class Settings(BaseSettings):
         return f"http://127.0.0.1:{self.rpc_port}/RPC"
 
     def ensure_dirs(self) -> None:
-        for path in (self.var_dir, self.run_dir, self.log_dir, self.config_dir):
+        for path in (self.var_dir, self.run_dir, self.log_dir, self.config_dir,
+                     self.cdr_dir):
             path.mkdir(parents=True, exist_ok=True)
 
     def flask_secret(self) -> str:
