@@ -1,7 +1,7 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
 from orchestrator.audit.models import AuditEntry
-from orchestrator.billing.models import Cdr
+from orchestrator.billing.models import Cdr, CdrFile
 from orchestrator.carriers.models import Carrier, CarrierPayment, Gateway
 from orchestrator.customers.models import Customer, CustomerIP, CustomerPayment, SipUser
 from orchestrator.db.base import Base
@@ -28,6 +28,7 @@ __all__ = [
     "AuditEntry",
     "Carrier",
     "Cdr",
+    "CdrFile",
     "CarrierPayment",
     "Customer",
     "CustomerCard",

@@ -87,3 +87,16 @@ class Cdr(Base):
     buy_billed: Mapped[int] = mapped_column(default=0)
     buy_charge: Mapped[int] = mapped_column(BigInteger, default=0)
     profit: Mapped[int] = mapped_column(BigInteger, default=0)     # sell currency
+
+
+class CdrFile(Base):
+    """How far the collector has read each CDR file of a node (committed together with
+    the CDRs read, so that a crash never loses nor repeats a line)."""
+
+    __tablename__ = "cdr_files"
+
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    inode: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -69,10 +69,19 @@ def upgrade() -> None:
         batch_op.create_index('ix_cdrs_dialled', ['dialled'], unique=False)
         batch_op.create_index('ix_cdrs_rated', ['rated_at'], unique=False)
         batch_op.create_index('ix_cdrs_start', ['start_at'], unique=False)
+    op.create_table('cdr_files',
+    sa.Column('node', sa.String(length=64), nullable=False),
+    sa.Column('inode', sa.BigInteger(), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('offset', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('node', 'inode', name=op.f('pk_cdr_files'))
+    )
 
 
 
 def downgrade() -> None:
+    op.drop_table('cdr_files')
     with op.batch_alter_table('cdrs', schema=None) as batch_op:
         batch_op.drop_index('ix_cdrs_start')
         batch_op.drop_index('ix_cdrs_rated')
