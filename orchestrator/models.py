@@ -1,7 +1,7 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
 from orchestrator.audit.models import AuditEntry
-from orchestrator.billing.models import Cdr, CdrFile
+from orchestrator.billing.models import Cdr, CdrFile, CdrFix
 from orchestrator.carriers.models import Carrier, CarrierPayment, Gateway
 from orchestrator.customers.models import Customer, CustomerIP, CustomerPayment, SipUser
 from orchestrator.db.base import Base
@@ -27,9 +27,10 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Carrier",
+    "CarrierPayment",
     "Cdr",
     "CdrFile",
-    "CarrierPayment",
+    "CdrFix",
     "Customer",
     "CustomerCard",
     "CustomerCardParent",

@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     cdr_collect_seconds: float = Field(2.0, ge=0.1, le=3600, description="How often the "
                                        "CDR collector moves the switch's CDR files into "
                                        "the database")
+    smtp_host: str = Field("", max_length=255, description="SMTP server of the minimal "
+                           "email sender (low-balance alerts); empty: emails are only "
+                           "logged")
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of smtp_host (plain SMTP)")
+    smtp_from: str = Field("switch@localhost", max_length=254, description="From address "
+                           "of the emails the switch sends")
 
     # Abuse protection (docs/abuse.md)
     scanner_user_agents: str = Field(

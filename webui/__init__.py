@@ -65,6 +65,10 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         app.register_blueprint(blueprint)
     from webui import switch
     app.register_blueprint(switch.bp)
+    from webui import calls as live_calls
+    app.register_blueprint(live_calls.bp)
+    from webui import cdrs as cdr_pages
+    app.register_blueprint(cdr_pages.bp)
     init_api(app, csrf)
     _register_error_pages(app)
     app.after_request(add_security_headers)

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from orchestrator.api import (
     audit,
+    balance,
     bans,
     carriers,
     carriers_children,
@@ -27,6 +28,10 @@ from orchestrator.api import (
     tokens,
     users,
 )
+from orchestrator.api import calls as live_calls
+from orchestrator.api import cdrs as cdr_search
+from orchestrator.api import rating as cdr_rating
+from orchestrator.api import stats as cdr_stats
 from orchestrator.api.auth import SECURITY_SCHEMES
 
 # Each resource module has its own blueprint; add new ones here.
@@ -35,7 +40,11 @@ RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_c
                                         ratecard_children.bp, ratecard_drafts.bp,
                                         provider_cards.bp,
                                         customer_cards.bp, currencies.bp, ratecard_jobs.bp,
-                                        routes.bp, explain.bp, switch.bp, bans.bp)
+                                        routes.bp, explain.bp, switch.bp, bans.bp,
+                                        balance.bp)
+RESOURCES += (live_calls.bp,)
+RESOURCES += (cdr_rating.bp,)
+RESOURCES += (cdr_search.bp, cdr_stats.bp)
 
 DESCRIPTION = """REST API of the orchestrator control plane.
 

@@ -128,6 +128,10 @@ def customer_fields(create: bool) -> dict[str, fields.Field[Any]]:
         "pass_headers": pass_headers_in(**opt),
         "pai": text(20, "P-Asserted-Identity of the customer's calls: accept (default), "
                     "require (403 PAI Required without it) or remove"),
+        "low_balance_threshold": fields.String(allow_none=True, validate=Length(max=40),
+                                               metadata={"description": (
+            "decimal; the customer gets one email when its balance falls below it; "
+            "an empty string removes it")}),
     }
 
 
@@ -160,6 +164,11 @@ class CustomerOut(Schema):
     verification_required = fields.Boolean(required=True)
     pass_headers = pass_headers_out()
     pai = fields.String(required=True, metadata={"enum": list(PAI_MODES)})
+    low_balance_threshold = fields.Function(
+        lambda c: None if c.low_balance_threshold is None
+        else service.decimal_str(c.low_balance_threshold), required=True, allow_none=True,
+        metadata={"type": "string", "format": "decimal", "nullable": True,
+                  "description": "low-balance email alert threshold; null = none"})
     balance = money_out(lambda c: c.balance, "completed payments minus taxed charges, in the "
                         "customer's currency")
     credit_available = money_out(lambda c: c.credit_available, "balance + debit_limit; a "

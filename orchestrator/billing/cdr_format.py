@@ -40,8 +40,10 @@ COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-class BadLine(ValueError):
-    """A line that is not a CDR of this format (wrong number of fields)."""
+# acc's "reason" field carries the comment given to acc_db_request(): the kind of line
+CDR_KIND = "cdr"   # a call attempt
+FIX_KIND = "fix"   # a correction to an answered call's CDR: why it ended (hup)
+KIND_FIELD = FIELDS.index("acc_reason")
 
 
 def split_lines(text: str) -> tuple[list[str], list[str]]:
@@ -53,6 +55,29 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
             continue
         (good if line.count("|") == len(FIELDS) - 1 else bad).append(line)
     return good, bad
+
+
+def split_kinds(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(CDR lines, fix lines) of well-formed lines; other kinds are left out."""
+    cdrs: list[str] = []
+    fixes: list[str] = []
+    for line in lines:
+        kind = line.split("|", KIND_FIELD + 1)[KIND_FIELD]
+        if kind == CDR_KIND:
+            cdrs.append(line)
+        elif kind == FIX_KIND:
+            fixes.append(line)
+    return cdrs, fixes
+
+
+def parse_fixes(lines: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(call_id, from_tag, hangup) of each fix line."""
+    ci, ft, hup = FIELDS.index("ci"), FIELDS.index("ft"), FIELDS.index("hup")
+    out = []
+    for line in lines:
+        parts = line.split("|")
+        out.append((parts[ci], parts[ft], parts[hup]))
+    return out
 
 
 def _text(name: str) -> pl.Expr:

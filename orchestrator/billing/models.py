@@ -31,7 +31,7 @@ class Cdr(Base):
         Index("ix_cdrs_start", "start_at"),
         Index("ix_cdrs_customer_start", "customer_id", "start_at"),
         Index("ix_cdrs_carrier_start", "carrier_id", "start_at"),
-        Index("ix_cdrs_dialled", "dialled"),
+        Index("ix_cdrs_dialled", "dialled", "start_at"),  # prefix + period in the index
         Index("ix_cdrs_code_start", "code", "start_at"),
         Index("ix_cdrs_rated", "rated_at"),
     )
@@ -100,3 +100,40 @@ class CdrFile(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CdrFix(Base):
+    """A correction the switch wrote after a call's CDR: why it ended, when the reason
+    is only known after the CDR line (cnxcc ends a call, then tells the script).
+    Applied by the collector as soon as the CDR is in the database, then deleted."""
+
+    __tablename__ = "cdr_fixes"
+
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    from_tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hangup: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerCharges(Base):
+    """Running total of a customer's rated charges: SUM(cdrs.customer_charge) of its
+    rated CDRs, in units of 10^-8 of the customer's currency (orchestrator/billing/
+    balances.py keeps it in the rating transaction; ``billing check`` recomputes it)."""
+
+    __tablename__ = "customer_charges"
+
+    customer_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    charges: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LowBalanceAlert(Base):
+    """A low-balance email was sent and the balance has not gone back above the
+    threshold since (orchestrator/billing/alerts.py): no second email until then."""
+
+    __tablename__ = "low_balance_alerts"
+
+    customer_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    balance: Mapped[str] = mapped_column(String(40), default="")  # when it crossed

@@ -6,14 +6,23 @@ import click
 
 from orchestrator import __version__
 from orchestrator.cli.bans import bans
+from orchestrator.cli.billing import billing
+from orchestrator.cli.billing_check import check_command as billing_check
+from orchestrator.cli.calls import calls
 from orchestrator.cli.carriers import carriers
+from orchestrator.cli.cdr_collect import collect as cdr_collect
+from orchestrator.cli.cdr_collect import collector as cdr_collector
+from orchestrator.cli.cdrs import cdrs
+from orchestrator.cli.cdrs import stats_ as cdr_stats
 from orchestrator.cli.config import config
+from orchestrator.cli.customer_balance import balance as customer_balance
+from orchestrator.cli.customer_balance import low_balance as customer_low_balance
 from orchestrator.cli.customers import customers
 from orchestrator.cli.db import db
 from orchestrator.cli.demo import demo
 from orchestrator.cli.explain import explain
 from orchestrator.cli.jobs import jobs
-from orchestrator.cli.media import calls, media
+from orchestrator.cli.media import media
 from orchestrator.cli.nodes import nodes
 from orchestrator.cli.ratecards import ratecards
 from orchestrator.cli.routes import routes
@@ -40,6 +49,12 @@ cli.add_command(config)
 cli.add_command(users)
 cli.add_command(carriers)
 cli.add_command(customers)
+cli.add_command(billing)
+billing.add_command(cdr_collect)
+billing.add_command(billing_check)
+billing.add_command(cdr_collector)
+customers.add_command(customer_balance)
+customers.add_command(customer_low_balance)
 cli.add_command(jobs)
 cli.add_command(ratecards)
 cli.add_command(routes)
@@ -49,6 +64,8 @@ cli.add_command(bans)
 cli.add_command(demo)
 cli.add_command(media)
 cli.add_command(calls)
+cli.add_command(cdrs)
+cli.add_command(cdr_stats)
 for command in (apply_, status, rollback):
     cli.add_command(command)
 

@@ -171,6 +171,8 @@ def show(customer: str, as_json: bool) -> None:
                    "Remote-Party-ID; docs/header-policy.md).")
 @click.option("--pai", type=click.Choice(PAI_MODES), default=None,
               help="P-Asserted-Identity of its calls (default accept).")
+@click.option("--low-balance-threshold", default=None,
+              help="Email the customer once when its balance falls below it (decimal).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def add(as_json: bool, address_lines: tuple[str, ...], **fields: Any) -> None:
     """Create a customer."""

@@ -1,16 +1,14 @@
-"""`orchestrator media dtmf-collector` (a process of the stack) and
-`orchestrator calls dtmf CALL_ID`."""
+"""`orchestrator media dtmf-collector` (a process of the stack); `orchestrator calls
+dtmf CALL_ID` lives in orchestrator/cli/calls.py."""
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
 from types import FrameType
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from orchestrator.cli.common import load_settings
 from orchestrator.db import make_engine, session_factory
@@ -58,37 +56,3 @@ def dtmf_collector(flush_seconds: float) -> None:
         click.echo(f"DTMF collector stopped: {s.datagrams} datagram(s), {s.events} "
                    f"event(s), {s.bad} bad, {s.ignored} ignored, {s.flush_errors} "
                    "failed write(s)")
-
-
-@click.group()
-def calls() -> None:
-    """Calls seen by the switch."""
-
-
-@calls.command("dtmf")
-@click.argument("call_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def calls_dtmf(call_id: str, as_json: bool) -> None:
-    """DTMF events of a call (by its Call-ID), counted when its media was proxied."""
-    from orchestrator.media.service import dtmf_record
-
-    engine = make_engine(load_settings().db_url)
-    try:
-        with session_factory(engine)() as session:
-            row = dtmf_record(session, call_id)
-            data = None if row is None else {
-                "call_id": row.call_id, "events": row.events, "digits": row.digits,
-                "first_at": row.first_at.isoformat(), "last_at": row.last_at.isoformat()}
-    except OperationalError as exc:
-        raise click.ClickException(f"the database is not ready ({exc.orig}); "
-                                   "run `orchestrator db upgrade` first") from exc
-    finally:
-        engine.dispose()
-    if as_json:
-        click.echo(json.dumps(data or {"call_id": call_id, "events": 0, "digits": ""}))
-    elif data is None:
-        click.echo(f"{call_id}: no DTMF events (none sent, media not proxied, or not "
-                   "collected yet)")
-    else:
-        click.echo(f"{call_id}: {data['events']} DTMF event(s), digits "
-                   f"{data['digits'] or '-'}, {data['first_at']} .. {data['last_at']}")

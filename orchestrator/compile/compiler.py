@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from ipaddress import ip_address
 
 from sqlalchemy import select
@@ -53,6 +54,7 @@ from orchestrator.customers.payments import balances
 from orchestrator.errors import ValidationFailed
 from orchestrator.ratecards import revisions
 from orchestrator.ratecards.models import CustomerCard, CustomerCardParent, ProviderCard
+from orchestrator.ratecards.money import SCALE as UNITS_PER_MONEY
 from orchestrator.routing.models import IngressRoute
 from orchestrator.settings import Settings
 
@@ -122,8 +124,17 @@ def _label(route: IngressRoute, customer: Customer) -> str:
 def _customers(session: Session, customers: Sequence[Customer]) -> tuple[CustomerRow, ...]:
     owed = balances(session, [c.id for c in customers])
     return tuple(CustomerRow(c.id, customer_state(c), c.channels, c.cps,
-                             owed[c.id] + c.debit_limit > 0, c.name, c.pass_headers, c.pai)
+                             owed[c.id] + c.debit_limit > 0, c.name, c.pass_headers, c.pai,
+                             money_key_value(owed[c.id] + c.debit_limit))
                  for c in customers)
+
+
+def money_key_value(available: Decimal) -> str:
+    """The switch's credit-control value of an available credit: x 60 in rate units
+    (templates/kamailio/credit.cfg.j2); "" when there is none (no call may start)."""
+    if available <= 0:
+        return ""
+    return str(int(available * UNITS_PER_MONEY * 60))
 
 
 def _carriers(session: Session) -> tuple[tuple[CarrierRow, ...], tuple[GatewayRow, ...],

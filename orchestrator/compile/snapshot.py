@@ -74,6 +74,11 @@ class CustomerRow:
     name: str = ""
     pass_headers: str = DEFAULT_PASS  # canonical text (orchestrator/header_policy.py)
     pai: str = "accept"               # accept | require | remove
+    # available credit (balance + debit_limit) x 60 in rate units, for credit control of
+    # running calls (templates/kamailio/credit.cfg.j2); "" = none. Live data: not part
+    # of the version (a rated call must not make the model "pending"); pushed between
+    # applies by orchestrator/billing/credit.py
+    money: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,11 +177,14 @@ class MediaZone:
     set_id: int
 
 
+# Live values: stored with the snapshot, left out of its version.
+LIVE_FIELDS: dict[str, tuple[str, ...]] = {"customers": ("money",)}
+
 # Fields added to format 1 rows later: left out of the canonical form while they hold
 # their default, so that a snapshot stored before they existed keeps its version (it
 # loads, and the same model compiles to the same version).
 ADDED_FIELDS: dict[str, dict[str, object]] = {
-    "customers": {"pass_headers": DEFAULT_PASS, "pai": "accept"},
+    "customers": {"pass_headers": DEFAULT_PASS, "pai": "accept", "money": ""},
     "carriers": {"pass_headers": DEFAULT_PASS, "trust_pai": True},
 }
 
@@ -212,8 +220,14 @@ class Snapshot:
 
     @property
     def version(self) -> str:
-        """sha256 of the canonical JSON (warnings excluded): same model, same version."""
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON (warnings and live values excluded): same model,
+        same version."""
+        data = self.canonical()
+        for kind, names in LIVE_FIELDS.items():
+            for row in data[kind]:
+                for name in names:
+                    row.pop(name, None)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_json(self) -> str:

@@ -35,6 +35,8 @@ class Customer(PartyFields, Searchable, Timestamps, Base):
     mobile_verified: Mapped[bool] = mapped_column(default=False)
     verification_required: Mapped[bool] = mapped_column(default=False)
     pai: Mapped[str] = mapped_column(String(10), default="accept")  # accept|require|remove
+    # a low-balance email when the balance crosses below it; None: no alert
+    low_balance_threshold: Mapped[Decimal | None] = mapped_column(Money, default=None)
 
     ips: Mapped[list[CustomerIP]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerIP.id")

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.actor import Actor
 from orchestrator.audit import service as audit
+from orchestrator.billing.balances import UNIT, charge_units
+from orchestrator.billing.changes import balance_changed
 from orchestrator.customers.models import Customer, CustomerPayment
 from orchestrator.customers.service import decimal_str, iso, load_customer
 from orchestrator.customers.validation import Errors, Parser, choice, clean, decimal, text
@@ -68,6 +70,8 @@ def add_payment(session: Session, actor: Actor, customer_id: int,
     audit.record(session, actor, "create", OBJECT_TYPE, payment.id,
                  f"customer {customer.name}: payment {decimal_str(payment.amount)} "
                  f"{customer.currency} ({payment.status})", after=_audit_view(payment))
+    if payment.status == "completed":
+        balance_changed(session, [customer.id])  # alert now, credit push after commit
     return payment
 
 
@@ -98,6 +102,8 @@ def set_payment_status(session: Session, actor: Actor, customer_id: int, payment
     audit.record(session, actor, "update", OBJECT_TYPE, payment.id,
                  f"customer {customer.name}: payment {payment.id} {before['status']} -> "
                  f"{payment.status}", before=before, after=_audit_view(payment))
+    if "completed" in (before["status"], payment.status):
+        balance_changed(session, [customer.id])  # alert now, credit push after commit
     return payment
 
 
@@ -122,11 +128,12 @@ def list_payments(session: Session, actor: Actor, customer_id: int,
 
 
 def rated_charges(session: Session, customer_ids: Iterable[int]) -> dict[int, Decimal]:
-    """Sum of the rated (sell-side) charges of each customer, before tax.
+    """Sum of the rated (sell-side) charges of each customer, before tax, in its currency.
 
-    TODO(billing issue): sum the customer's rated CDRs; no CDRs exist yet.
-    """
-    return {cid: Decimal(0) for cid in customer_ids}
+    Read from the running totals (orchestrator/billing/balances.py: one indexed row per
+    customer, kept in the rating transaction), not summed over the CDRs."""
+    units = charge_units(session, customer_ids)
+    return {cid: Decimal(total) / UNIT for cid, total in units.items()}
 
 
 def balances(session: Session, customer_ids: Iterable[int]) -> dict[int, Decimal]:

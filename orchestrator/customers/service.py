@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.actor import Actor
 from orchestrator.audit import service as audit
+from orchestrator.billing.changes import balance_changed
 from orchestrator.customers.models import Customer
 from orchestrator.customers.validation import CUSTOMER_FIELDS, clean_customer
 from orchestrator.db.types import STATUSES
@@ -60,6 +61,7 @@ class CustomerInput(TypedDict, total=False):
     verification_required: bool
     pass_headers: list[str] | str
     pai: str
+    low_balance_threshold: Decimal | str | None
 
 
 def decimal_str(value: Decimal) -> str:
@@ -100,6 +102,8 @@ def customer_to_dict(customer: Customer) -> dict[str, Any]:
         "verification_required": customer.verification_required,
         "pass_headers": list(names_of(customer.pass_headers)),
         "pai": customer.pai,
+        "low_balance_threshold": (None if customer.low_balance_threshold is None
+                                  else decimal_str(customer.low_balance_threshold)),
         "created_at": iso(customer.created_at),
         "updated_at": iso(customer.updated_at),
     }
@@ -196,6 +200,8 @@ def update_customer(session: Session, actor: Actor, customer_id: int,
     if after != before:
         audit.record(session, actor, "update", OBJECT_TYPE, customer.id,
                      f"customer {customer.name} updated", before=before, after=after)
+    if any(before[f] != after[f] for f in ("debit_limit", "low_balance_threshold")):
+        balance_changed(session, [customer.id])  # alert now, credit push after commit
     return customer
 
 

@@ -111,6 +111,18 @@ def decimal(places: int, low: Decimal | None = None, high: Decimal | None = None
     return parse
 
 
+def optional_decimal(places: int) -> Parser:
+    """A decimal, or None for an empty value (``None`` or blank text): no value."""
+    parse_decimal = decimal(places)
+
+    def parse(value: Any) -> Decimal | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        number: Decimal = parse_decimal(value)
+        return number
+    return parse
+
+
 def integer(low: int = 0, high: int = MAX_COUNT) -> Parser:
     def parse(value: Any) -> int:
         if isinstance(value, bool):
@@ -262,6 +274,7 @@ CUSTOMER_SPEC: dict[str, Parser] = {
     "verification_required": boolean,
     "pass_headers": pass_headers,
     "pai": choice(PAI_MODES),
+    "low_balance_threshold": optional_decimal(6),
 }
 CUSTOMER_FIELDS = tuple(CUSTOMER_SPEC)
 

@@ -77,6 +77,12 @@ def dtmf_collector_process(settings: Settings) -> ManagedProcess:
                           settings.log_dir / "dtmf.log", env=_python_env(settings))
 
 
+def cdr_collector_process(settings: Settings) -> ManagedProcess:
+    argv = [sys.executable, "-m", "orchestrator", "billing", "collector"]
+    return ManagedProcess("cdrs", argv, settings.run_dir / "cdrs.pid",
+                          settings.log_dir / "cdrs.log", env=_python_env(settings))
+
+
 def kamailio_ready(settings: Settings) -> bool:
     version = KamailioRPC(settings.rpc_url, timeout=1.0).call("core.version")
     return isinstance(version, str) and version.startswith("kamailio")
@@ -141,6 +147,20 @@ def start_dtmf_collector(settings: Settings) -> ManagedProcess:
     proc = dtmf_collector_process(settings)
     proc.start()
     _await(proc, lambda: dtmf_collector_ready(settings), "DTMF collector answers ping")
+    return proc
+
+
+def start_cdr_collector(settings: Settings) -> ManagedProcess:
+    """The CDR collector is ready once it has made its first pass (heartbeat file)."""
+    from orchestrator.billing.collector_setup import heartbeat_path as cdr_heartbeat
+
+    proc = cdr_collector_process(settings)
+    since = time.time() - 1.0
+    beat = cdr_heartbeat(settings)
+    beat.unlink(missing_ok=True)
+    proc.start()
+    _await(proc, lambda: beat.is_file() and beat.stat().st_mtime >= since,
+           "CDR collector made its first pass (heartbeat)")
     return proc
 
 

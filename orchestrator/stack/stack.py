@@ -82,12 +82,13 @@ def processes(settings: Settings) -> list[ManagedProcess]:
         daemons.web_process(settings),
         daemons.worker_process(settings),
         daemons.dtmf_collector_process(settings),
+        daemons.cdr_collector_process(settings),
     ]
 
 
 def start(settings: Settings, echo: Echo) -> list[ManagedProcess]:
-    """Start rtpengine, Kamailio, the web admin, the job worker and the DTMF collector;
-    on any failure stop what started."""
+    """Start rtpengine, Kamailio, the web admin, the job worker, the DTMF collector and
+    the CDR collector; on any failure stop what started."""
     if any(p.running() for p in processes(settings)):
         raise StackError("the stack is already running: `orchestrator stack status`, "
                          "or `orchestrator stack down` to stop it")
@@ -100,6 +101,7 @@ def start(settings: Settings, echo: Echo) -> list[ManagedProcess]:
         lambda: daemons.start_web(settings),
         lambda: daemons.start_worker(settings),
         lambda: daemons.start_dtmf_collector(settings),
+        lambda: daemons.start_cdr_collector(settings),
     ]
     try:
         for step in steps:

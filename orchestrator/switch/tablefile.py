@@ -333,6 +333,8 @@ def sw_items(snapshot: Snapshot, gen: int) -> list[HtRow]:
             pai=PAI_CODES[c.pai])
         if c.pass_headers != DEFAULT_PASS:
             put(f"c:{c.id}", hx=allowed_regex(names_of(c.pass_headers)))
+        if c.money:
+            put(f"c:{c.id}", money=c.money)
     available = {p.id for p in snapshot.provider_cards}
     parents: dict[int, set[int]] = {}
     for w in snapshot.weights:

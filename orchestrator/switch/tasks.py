@@ -50,6 +50,18 @@ def _node_results(report: ApplyReport) -> list[dict[str, Any]]:
             for n in report.nodes]
 
 
+def _refresh_credit(ctx: JobContext, snap: Snapshot, report: ApplyReport) -> None:
+    """Balances move between the compile and the flip (payments, rated calls), and a
+    rollback serves old values: set the credit of every customer of the snapshot as it
+    is now (only values that differ are sent)."""
+    if not report.ok or not snap.customers:
+        return
+    from orchestrator.billing.credit import push_credit
+
+    with ctx.sessions() as session:
+        push_credit(session, ctx.settings, [c.id for c in snap.customers])
+
+
 def _finish(ctx: JobContext, actor: Actor, action: str, snap: Snapshot,
             report: ApplyReport) -> dict[str, Any]:
     """Audit the outcome (action ``apply``/``rollback``, ``..._failed``); the job's
@@ -85,6 +97,7 @@ def apply_job(ctx: JobContext) -> dict[str, Any]:
                                    who=actor.username,
                                    nodes=service.nodes(session, ctx.settings),
                                    progress=_progress(ctx))
+    _refresh_credit(ctx, snap, report)
     return _finish(ctx, actor, "apply", snap, report)
 
 
@@ -102,4 +115,5 @@ def rollback_job(ctx: JobContext) -> dict[str, Any]:
                                 progress=_progress(ctx))
     if report.ok:
         store.record(ctx.settings, target, who=actor.username, action="rollback")
+    _refresh_credit(ctx, target, report)
     return _finish(ctx, actor, "rollback", target, report)

@@ -92,6 +92,7 @@ def test_stack_up_detached_status_down(tmp_path: Path) -> None:
         assert re.search(r"worker\s+pid \d+", status.stdout), status.stdout
         assert (var / "run" / "worker.heartbeat").is_file()
         assert re.search(r"dtmf\s+pid \d+", status.stdout), status.stdout
+        assert re.search(r"cdrs\s+pid \d+", status.stdout), status.stdout
         again = run("up", "--detach")
         assert again.returncode != 0 and "already running" in again.stderr
         down = run("down")

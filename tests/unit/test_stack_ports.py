@@ -49,7 +49,8 @@ def test_busy_web_port_is_named(tmp_path: Path) -> None:
 def test_the_job_worker_is_the_fourth_process(tmp_path: Path) -> None:
     settings = _settings(tmp_path).with_overrides(job_workers=3)
     procs = processes(settings)
-    assert [p.name for p in procs] == ["rtpengine", "kamailio", "web", "worker", "dtmf"]
+    assert [p.name for p in procs] == ["rtpengine", "kamailio", "web", "worker", "dtmf",
+                                           "cdrs"]
     worker = procs[3]
     assert worker.argv[-2:] == ["jobs", "worker"]
     assert worker.env is not None and worker.env["ORCHESTRATOR_JOB_WORKERS"] == "3"

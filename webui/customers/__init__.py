@@ -5,7 +5,7 @@ Every view calls the customers service layer (orchestrator/customers/), the same
 functions the REST API and the CLI call.
 """
 
-from webui.customers import detail, forms, importer, listing, routes
+from webui.customers import balance, detail, forms, importer, listing, routes
 from webui.customers.common import bp
 
-__all__ = ["bp", "detail", "forms", "importer", "listing", "routes"]
+__all__ = ["balance", "bp", "detail", "forms", "importer", "listing", "routes"]

@@ -18,7 +18,7 @@ from webui.db import db
 
 TEXT_FIELDS = ("name", "status", "currency", "tax_percent", "debit_limit", "channels", "cps",
                "email", "mobile", "paypal_email", "website", "address_lines", "city",
-               "postcode", "country")
+               "postcode", "country", "low_balance_threshold")
 BOOL_FIELDS = ("portal_access", "verification_required", "email_verified", "mobile_verified")
 # Left empty, these keep their default (creating) or their value (editing).
 OPTIONAL_NUMBERS = frozenset({"tax_percent", "debit_limit", "channels", "cps"})

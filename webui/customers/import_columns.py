@@ -29,6 +29,7 @@ FIELD_LABELS: dict[str, str] = {
     "verification_required": "Verification required",
     "pass_headers": "Headers passed",
     "pai": "P-Asserted-Identity",
+    "low_balance_threshold": "Low balance alert",
 }
 assert set(FIELD_LABELS) == set(CUSTOMER_FIELDS), "a customer field has no label"
 
@@ -65,6 +66,7 @@ EXAMPLE_ROW: dict[str, str] = {
     "mobile": "+447700900123", "email_verified": "no", "mobile_verified": "no",
     "verification_required": "no",
     "pass_headers": "Diversion; Remote-Party-ID", "pai": "accept",
+    "low_balance_threshold": "10",
 }
 
 

@@ -66,7 +66,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cdrs_carrier_start', ['carrier_id', 'start_at'], unique=False)
         batch_op.create_index('ix_cdrs_code_start', ['code', 'start_at'], unique=False)
         batch_op.create_index('ix_cdrs_customer_start', ['customer_id', 'start_at'], unique=False)
-        batch_op.create_index('ix_cdrs_dialled', ['dialled'], unique=False)
+        batch_op.create_index('ix_cdrs_dialled', ['dialled', 'start_at'], unique=False)
         batch_op.create_index('ix_cdrs_rated', ['rated_at'], unique=False)
         batch_op.create_index('ix_cdrs_start', ['start_at'], unique=False)
     op.create_table('cdr_files',
@@ -77,10 +77,19 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('node', 'inode', name=op.f('pk_cdr_files'))
     )
+    op.create_table('cdr_fixes',
+    sa.Column('node', sa.String(length=64), nullable=False),
+    sa.Column('call_id', sa.String(length=255), nullable=False),
+    sa.Column('from_tag', sa.String(length=128), nullable=False),
+    sa.Column('hangup', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('node', 'call_id', 'from_tag', name=op.f('pk_cdr_fixes'))
+    )
 
 
 
 def downgrade() -> None:
+    op.drop_table('cdr_fixes')
     op.drop_table('cdr_files')
     with op.batch_alter_table('cdrs', schema=None) as batch_op:
         batch_op.drop_index('ix_cdrs_start')

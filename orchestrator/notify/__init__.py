@@ -1,0 +1,1 @@
+"""Notifications to customers: email (``email.py``, a minimal sender for now)."""
