@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     cdr_collect_seconds: float = Field(2.0, ge=0.1, le=3600, description="How often the "
                                        "CDR collector moves the switch's CDR files into "
                                        "the database")
+    cdr_path: str = Field("", max_length=500, description="Directory Kamailio writes CDR "
+                          "lines to; empty: var_dir/cdrs. A RAM-backed directory (e.g. "
+                          "/dev/shm/orchestrator-cdrs) keeps the call rate where a slow "
+                          "disk would cost it (docs/performance.md), at the risk of losing "
+                          "lines not yet collected if the host goes down")
     smtp_host: str = Field("", max_length=255, description="SMTP server of the minimal "
                            "email sender (low-balance alerts); empty: emails are only "
                            "logged")
@@ -251,7 +256,7 @@ class Settings(BaseSettings):
     @property
     def cdr_dir(self) -> Path:
         """Where Kamailio writes CDR lines (db_flatstore: cdrs_<process rank>.log)."""
-        return self.var_dir / "cdrs"
+        return Path(self.cdr_path) if self.cdr_path else self.var_dir / "cdrs"
 
     def media_zone_sets(self) -> dict[str, int]:
         """rtpengine set id of each media zone: ``auto`` is 0, the others 1.. by name."""

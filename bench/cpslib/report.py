@@ -14,9 +14,10 @@ from orchestrator.settings import Settings
 PROJECT_LINE = ("project: routes by the model: IP auth, tech prefix, dial string (dialplan), "
                 "tariff mtree of {prefixes:,} prefixes with {carriers} carriers' candidates, "
                 "customer/route/carrier channel and cps limits, dialog, header policy, "
-                "abuse checks, topology hiding unless --setting topology_hiding=false")
-CDR_NOTE = ("not measured yet: CDR accounting (acc), which comes with the billing issue; "
-            "remeasure then")
+                "abuse checks, topology hiding unless --setting topology_hiding=false, "
+                "credit control (cnxcc), a CDR per call unless --setting cdrs=false")
+CDR_NOTE = ("not in the trials: the CDR collector process (it reads the CDR files "
+            "afterwards; run the stack to include it)")
 
 
 def ratios(results: dict[str, Result]) -> dict[str, float | None]:

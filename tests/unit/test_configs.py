@@ -17,8 +17,9 @@ from orchestrator.settings import Settings
         {"media_zones": {"eu": "udp:10.0.0.5:2223", "us": "udp:10.0.1.5:2223 udp:10.0.1.6:2223"}},
         {"sip_port": 5080, "rpc_port": 5091, "kamailio_children": 1, "sip_realm": "voip.example"},
         {"topology_hiding": False},
+        {"cdrs": False},
     ],
-    ids=["defaults", "media-zones", "custom", "no-topology-hiding"],
+    ids=["defaults", "media-zones", "custom", "no-topology-hiding", "no-cdrs"],
 )
 def test_every_render_passes_kamailio_check(tmp_path: Path, overrides: dict[str, object]) -> None:
     settings = Settings(var_dir=tmp_path, **overrides)  # type: ignore[arg-type]
@@ -28,6 +29,9 @@ def test_every_render_passes_kamailio_check(tmp_path: Path, overrides: dict[str,
     assert f"listen=tcp:127.0.0.1:{settings.rpc_port}" in text
     # every module reads the switch table file, which exists before Kamailio starts
     assert text.count(f'"sqlite:///{settings.switch_db}"') == 1
+    # CDRs: acc into flat files, only when on
+    assert (f'"flatstore:{settings.cdr_dir}"' in text) == settings.cdrs
+    assert ('acc_db_request("cdr", "cdrs")' in text) == settings.cdrs
     assert settings.switch_db.is_file()
     assert f'auth_challenge("{settings.sip_realm}", "1")' in text
     # set 0 is the local rtpengine, then one rtpengine set per media zone

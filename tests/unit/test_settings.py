@@ -67,3 +67,9 @@ def test_secret_key_generated_once_and_private(tmp_path: Path) -> None:
     assert len(first) >= 40
     assert Settings(var_dir=tmp_path).flask_secret() == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_cdr_path_moves_the_cdr_files(tmp_path: Path) -> None:
+    assert Settings(var_dir=tmp_path).cdr_dir == tmp_path / "cdrs"
+    assert Settings(var_dir=tmp_path, cdr_path="/dev/shm/x-cdrs").cdr_dir == Path(
+        "/dev/shm/x-cdrs")

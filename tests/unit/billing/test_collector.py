@@ -165,7 +165,7 @@ def test_rotation_and_retirement(tmp_path: Path,
     _, sessions = db
     rotations: list[int] = []
     collector = CdrCollector(tmp_path, sessions, rotate=lambda: rotations.append(1),
-                             rotate_bytes=10_000, retire_seconds=0.5)
+                             rotate_bytes=10_000, retire_seconds=60)
     live = tmp_path / "cdrs_1.log"
     live.write_text("".join(line(n) + "\n" for n in range(100)))
     result = collector.collect_once()
@@ -176,6 +176,8 @@ def test_rotation_and_retirement(tmp_path: Path,
         out.write(line(100) + "\n")
     live.write_text(line(101) + "\n")  # the process reopened its file
     assert collector.collect_once().inserted == 2
+    assert collector.collect_once().retired == []    # read, but written to just now
+    collector.retire_seconds = 0.5
     time.sleep(0.6)
     assert collector.collect_once().retired == [rotated.name]
     assert not rotated.exists()
