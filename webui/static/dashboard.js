@@ -1,4 +1,5 @@
-// Refreshes the dashboard's health cards from /health.json every few seconds.
+// Refreshes the dashboard's health cards from /health.json every few seconds
+// (the polling itself: poll.js).
 // Served as a file: the Content-Security-Policy allows no inline script.
 "use strict";
 
@@ -47,32 +48,7 @@
     checkedAt.textContent = data.checked_at;
   }
 
-  function markStale(reason) {
-    stale.textContent = reason ? " \u2014 could not refresh (" + reason + ")" : "";
-    stale.hidden = !reason;
-  }
-
-  async function refresh() {
-    try {
-      const response = await fetch(url, {
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-        cache: "no-store",
-      });
-      if (response.status === 401) {
-        window.location.assign(loginUrl);
-        return;
-      }
-      if (!response.ok) {
-        throw new Error("HTTP " + response.status);
-      }
-      render(await response.json());
-      markStale("");
-    } catch (error) {
-      markStale(error.message || "the web admin is not answering");
-    }
-    window.setTimeout(refresh, every);
-  }
-
-  window.setTimeout(refresh, every);
+  window.orchestratorPoll({
+    url: url, loginUrl: loginUrl, every: every, stale: stale, render: render,
+  });
 })();
