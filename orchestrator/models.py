@@ -7,7 +7,9 @@ from orchestrator.customers.models import Customer, CustomerIP, CustomerPayment,
 from orchestrator.db.base import Base
 from orchestrator.jobs.models import Job
 from orchestrator.media.models import DtmfCount
+from orchestrator.notify.models import Message, StoredSettings
 from orchestrator.ratecards.models import (
+    CardEmail,
     CustomerCard,
     CustomerCardParent,
     ExchangeRate,
@@ -19,6 +21,7 @@ from orchestrator.ratecards.models import (
 from orchestrator.routing.models import IngressRoute
 from orchestrator.switch.models import SwitchNodeRecord
 from orchestrator.users.models import AdminUser, ApiToken, UserPreference
+from orchestrator.verification.models import VerificationCode
 
 metadata = Base.metadata
 
@@ -26,6 +29,7 @@ __all__ = [
     "AdminUser",
     "ApiToken",
     "AuditEntry",
+    "CardEmail",
     "Carrier",
     "CarrierPayment",
     "Cdr",
@@ -41,12 +45,15 @@ __all__ = [
     "Gateway",
     "IngressRoute",
     "Job",
+    "Message",
     "ProfitRule",
     "ProviderCard",
     "Rate",
     "RateRevision",
     "SipUser",
+    "StoredSettings",
     "SwitchNodeRecord",
     "UserPreference",
+    "VerificationCode",
     "metadata",
 ]

@@ -134,12 +134,17 @@ class Settings(BaseSettings):
                           "/dev/shm/orchestrator-cdrs) keeps the call rate where a slow "
                           "disk would cost it (docs/performance.md), at the risk of losing "
                           "lines not yet collected if the host goes down")
-    smtp_host: str = Field("", max_length=255, description="SMTP server of the minimal "
-                           "email sender (low-balance alerts); empty: emails are only "
-                           "logged")
-    smtp_port: int = Field(25, ge=1, le=65535, description="Port of smtp_host (plain SMTP)")
-    smtp_from: str = Field("switch@localhost", max_length=254, description="From address "
-                           "of the emails the switch sends")
+    smtp_host: str = Field("", max_length=255, description="Initial SMTP server, until "
+                           "an admin saves the SMTP settings (web Settings -> Email, "
+                           "PUT /api/v1/settings/smtp); empty: email off")
+    smtp_port: int = Field(25, ge=1, le=65535, description="Initial port of smtp_host")
+    smtp_from: str = Field("switch@localhost", max_length=254, description="Initial From "
+                           "address of the emails the switch sends")
+    notify_attempts: int = Field(5, ge=1, le=20, description="Delivery attempts of an "
+                                 "email or SMS before it is reported failed")
+    notify_retry_seconds: float = Field(30.0, ge=0.01, le=3600, description="Wait before "
+                                        "the second delivery attempt; doubled before each "
+                                        "further one")
 
     # Abuse protection (docs/abuse.md)
     scanner_user_agents: str = Field(

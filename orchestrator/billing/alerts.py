@@ -4,8 +4,9 @@ A customer with ``low_balance_threshold`` set gets ONE email when its balance is
 below it (after rating or a payment: ``orchestrator.billing.changes.balance_changed``);
 a ``low_balance_alerts`` row remembers it, and no other email goes out until the
 balance has been seen at or above the threshold again (the row is then deleted).
-The email is a ``notify.email`` job that joins the caller's transaction: rating and
-payments never wait on SMTP, and nothing is sent if the transaction rolls back.
+The email is a message of the outbox (orchestrator.notify.outbox) that joins the
+caller's transaction: rating and payments never wait on SMTP, and nothing is sent if
+the transaction rolls back.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def alert_text(customer: Customer, balance: Decimal) -> tuple[str, str]:
 
 def check_low_balance(session: Session, customer_ids: Iterable[int]) -> list[int]:
     """Update the alert state of these customers; the ids an email was queued for."""
-    from orchestrator.notify.tasks import send_email_job
+    from orchestrator.notify.outbox import queue_email
 
     ids = sorted(set(customer_ids))
     if not ids:
@@ -73,8 +74,8 @@ def check_low_balance(session: Session, customer_ids: Iterable[int]) -> list[int
                         customer.id)
             continue
         subject, body = alert_text(customer, owed[customer.id])
-        send_email_job.enqueue(SYSTEM, {"to": customer.email, "subject": subject,
-                                        "body": body}, session=session)
+        queue_email(session, SYSTEM, customer.email, subject, body, purpose="low_balance",
+                    customer_id=customer.id)
         queued.append(customer.id)
     if cleared:
         session.execute(delete(LowBalanceAlert)

@@ -18,7 +18,9 @@ worker imports every such module, see :func:`load_task_modules`)::
     def activate_due(ctx: RunContext) -> None: ...
     register_periodic("ratecards.activate", 30, activate_due)
 
-Raising :class:`~orchestrator.errors.ValidationFailed` fails the job with structured
+Raising :class:`RetryLater` (delay, message) puts the job back in the queue to run again
+after the delay (deliveries with backoff). Raising
+:class:`~orchestrator.errors.ValidationFailed` fails the job with structured
 errors (``[{"field": ..., "messages": [...]}]``); any other exception fails it with a
 message (and a traceback in the worker's log).
 
@@ -53,9 +55,13 @@ from orchestrator.actor import Actor
 from orchestrator.db import make_engine, session_factory
 from orchestrator.db.types import utcnow
 from orchestrator.jobs.models import Job
+from orchestrator.jobs.runner import RetryLater
 from orchestrator.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["JobContext", "JobHandle", "JobQueue", "RetryLater", "RunContext", "job_task",
+           "register_periodic"]
 
 HUEY_NAME = "orchestrator"
 MAX_KIND_LENGTH = 40  # jobs.kind
@@ -255,10 +261,14 @@ class JobQueue:
             session.info.setdefault(_PENDING, []).append((self, kind, job.id))
         return job
 
-    def submit(self, kind: str, job_id: int) -> None:
-        """Put a committed job on huey's queue; if that fails, the job fails."""
+    def submit(self, kind: str, job_id: int, *, delay: float | None = None) -> None:
+        """Put a committed job on huey's queue (after ``delay`` seconds: huey's
+        scheduler); if that fails, the job fails."""
         try:
-            self._tasks[kind](job_id)
+            if delay:
+                self._tasks[kind].schedule((job_id,), delay=delay)
+            else:
+                self._tasks[kind](job_id)
         except Exception as exc:
             logger.exception("job %s (%s) could not be queued", job_id, kind)
             with self.sessions.begin() as session:

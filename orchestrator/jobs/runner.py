@@ -91,6 +91,31 @@ def _start(sessions: sessionmaker[Session], job_id: int) -> Job | None:
         return job
 
 
+class RetryLater(Exception):
+    """Raised by a job that should run again in ``delay`` seconds (same job row).
+
+    The job goes back to ``queued`` with ``message``; huey's scheduler runs it again
+    (it survives a worker restart: the schedule is in huey's SQLite file). The job
+    itself counts its attempts (e.g. on its own rows) and gives up by raising
+    anything else.
+    """
+
+    def __init__(self, delay: float, message: str) -> None:
+        super().__init__(message)
+        self.delay = max(0.0, delay)
+        self.message = message
+
+
+def _requeue(queue: JobQueue, handle: JobHandle, job_id: int, exc: RetryLater) -> None:
+    with queue.sessions.begin() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(
+            state="queued", message=exc.message[:MAX_MESSAGE]))
+    try:
+        queue.submit(handle.kind, job_id, delay=exc.delay)
+    except Exception:  # submit() recorded the failure on the job
+        logger.warning("job %s could not be scheduled again", job_id)
+
+
 def run_job(queue: JobQueue, handle: JobHandle, job_id: int) -> None:
     """What the huey task of a job kind does with the job id it was given."""
     from orchestrator.jobs.queue import JobContext
@@ -108,6 +133,10 @@ def run_job(queue: JobQueue, handle: JobHandle, job_id: int) -> None:
         if result is not None and not isinstance(result, dict):
             raise TypeError(f"a job returns a dict or None, not {type(result).__name__}")
         json.dumps(result)
+    except RetryLater as exc:
+        logger.info("job %s (%s) runs again in %.1f s: %s", job_id, job.kind, exc.delay,
+                    exc.message)
+        _requeue(queue, handle, job_id, exc)
     except ValidationFailed as exc:
         logger.info("job %s (%s) refused: %s", job_id, job.kind, exc)
         _finish(sessions, job_id, state="failed", message=f"invalid input: {exc}"[:MAX_MESSAGE],

@@ -175,3 +175,24 @@ class ExchangeRate(Base):
     per_base: Mapped[str] = mapped_column(String(30))  # decimal string, > 0
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
+
+
+class CardEmail(Base):
+    """One rate card sent to one address: the next send summarises changes since it."""
+
+    __tablename__ = "card_emails"
+    __table_args__ = (Index("ix_card_emails_card_address", "customer_card_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_card_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_cards.id", ondelete="CASCADE"))
+    # the revision sent; kept when it is later superseded (SET NULL if deleted)
+    revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rate_revisions.id", ondelete="SET NULL"), default=None)
+    address: Mapped[str] = mapped_column(String(254))  # lower-cased
+    format: Mapped[str] = mapped_column(String(4))  # csv | xlsx
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -25,6 +25,11 @@ class AdminUser(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The operator's own contact details, verified like a customer's (docs/verification.md)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    mobile: Mapped[str] = mapped_column(String(20), default="")  # E.164
+    email_verified: Mapped[bool] = mapped_column(default=False)
+    mobile_verified: Mapped[bool] = mapped_column(default=False)
 
 
 class ApiToken(Base):

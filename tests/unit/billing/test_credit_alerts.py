@@ -21,9 +21,11 @@ from orchestrator.billing.changes import balance_changed
 from orchestrator.billing.models import LowBalanceAlert
 from orchestrator.customers import payments, service
 from orchestrator.db import make_engine, session_factory, upgrade
+from orchestrator.errors import ValidationFailed
 from orchestrator.jobs import queue as jobqueue
 from orchestrator.jobs.models import Job
-from orchestrator.notify.email import send_email
+from orchestrator.notify.models import Message as OutboxMessage
+from orchestrator.notify.outbox import queue_email
 from tests.support.dataplane import test_settings as make_settings
 from tests.support.jobs import running_consumer
 from tests.support.ports import free_port
@@ -94,7 +96,7 @@ def rate_and_notify(world: World, customer_id: int, units: int) -> None:
 
 def emails_jobs(world: World) -> list[Job]:
     with world.sessions() as session:
-        return list(session.scalars(select(Job).where(Job.kind == "notify.email")))
+        return list(session.scalars(select(Job).where(Job.kind == "notify.deliver")))
 
 
 def test_one_email_when_crossing_below_and_again_only_after_going_back_above(
@@ -155,11 +157,32 @@ def test_setting_a_threshold_above_the_balance_alerts_at_once(world: World) -> N
     assert message["Subject"] == "Low balance: 15 EUR"
 
 
-def test_sender_without_smtp_host_only_logs(tmp_path: Path,
-                                            caplog: pytest.LogCaptureFixture) -> None:
-    settings = make_settings(tmp_path)
-    with caplog.at_level("INFO"):
-        assert send_email(settings, "x@example.com", "Subject", "Body") is False
-    assert "not sent" in caplog.text
-    with pytest.raises(ValueError):
-        send_email(settings, "", "Subject", "Body")
+def test_without_smtp_host_the_message_fails_at_once_and_says_why(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)  # no smtp_host
+    settings.ensure_dirs()
+    upgrade(settings.db_url)
+    previous = jobqueue.configured()
+    queue = jobqueue.configure(settings)
+    try:
+        with running_consumer(queue):
+            with queue.sessions.begin() as session:
+                mid = queue_email(session, OPERATOR, "x@example.com", "Subject", "Body").id
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with queue.sessions() as session:
+                    message = session.get(OutboxMessage, mid)
+                    assert message is not None
+                    if message.status == "failed":
+                        break
+                time.sleep(0.05)
+        assert message.status == "failed" and message.attempts == 1  # not retried
+        assert "SMTP is not configured" in message.last_error
+        with queue.sessions() as session:
+            job = session.get(Job, message.job_id)
+            assert job is not None and job.state == "failed"
+            assert "not delivered after 1 attempt" in job.message
+        with queue.sessions() as session, pytest.raises(ValidationFailed):
+            queue_email(session, OPERATOR, "", "Subject", "Body")
+    finally:
+        if previous is not None:
+            jobqueue.configure(previous.settings)
