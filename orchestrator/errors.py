@@ -1,7 +1,7 @@
 """Errors every service function raises; each interface maps them the same way.
 
 REST: ValidationFailed 422 (one entry per field), NotFound 404, Conflict 409,
-PermissionDenied 403. Web: inline field errors / flash. CLI: message, exit 1.
+PermissionDenied 403, TooSoon 429. Web: inline field errors / flash. CLI: message, exit 1.
 """
 
 from __future__ import annotations
@@ -41,3 +41,16 @@ class Conflict(ServiceError):
 
 class PermissionDenied(ServiceError):
     """The actor's role does not allow this."""
+
+
+class TooSoon(ServiceError):
+    """Asked again before the allowed wait is over (a verification code resent too soon).
+
+    REST: 429 with ``Retry-After``. ``field`` names what was refused.
+    """
+
+    def __init__(self, field: str, message: str, retry_after: int) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.retry_after = max(1, int(retry_after))

@@ -19,6 +19,7 @@ from orchestrator.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,
+    TooSoon,
     ValidationFailed,
 )
 
@@ -115,6 +116,9 @@ def service_error(error: ServiceError) -> Response:
         return error_response(409, str(error), {error.field: [error.message]})
     if isinstance(error, PermissionDenied):
         return error_response(403, str(error) or "Forbidden")
+    if isinstance(error, TooSoon):
+        return error_response(429, str(error), {error.field: [error.message]},
+                              {"Retry-After": str(error.retry_after)})
     return error_response(400, str(error))
 
 
