@@ -69,6 +69,12 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app.register_blueprint(live_calls.bp)
     from webui import cdrs as cdr_pages
     app.register_blueprint(cdr_pages.bp)
+    from webui import verification
+    app.register_blueprint(verification.bp)
+    from webui import messages as message_log
+    from webui import settings as delivery_settings
+    app.register_blueprint(message_log.bp)
+    app.register_blueprint(delivery_settings.bp)
     init_api(app, csrf)
     _register_error_pages(app)
     app.after_request(add_security_headers)

@@ -29,9 +29,13 @@ from orchestrator.api import (
     users,
 )
 from orchestrator.api import calls as live_calls
+from orchestrator.api import card_email as card_email_api
 from orchestrator.api import cdrs as cdr_search
+from orchestrator.api import messages as notify_messages
+from orchestrator.api import notify_settings as notify_config
 from orchestrator.api import rating as cdr_rating
 from orchestrator.api import stats as cdr_stats
+from orchestrator.api import verification as verification_api
 from orchestrator.api.auth import SECURITY_SCHEMES
 
 # Each resource module has its own blueprint; add new ones here.
@@ -45,6 +49,9 @@ RESOURCES: tuple[APIBlueprint, ...] = (tokens.bp, users.bp, audit.bp, carriers_c
 RESOURCES += (live_calls.bp,)
 RESOURCES += (cdr_rating.bp,)
 RESOURCES += (cdr_search.bp, cdr_stats.bp)
+RESOURCES += (verification_api.bp,)
+RESOURCES += (notify_messages.bp, notify_config.bp)
+RESOURCES += (card_email_api.bp,)
 
 DESCRIPTION = """REST API of the orchestrator control plane.
 

@@ -120,7 +120,7 @@ def customer_fields(create: bool) -> dict[str, fields.Field[Any]]:
         "postcode": text(40),
         "country": text(10, "ISO 3166-1 alpha-2"),
         "email": text(300),
-        "mobile": text(40, "E.164, e.g. +447700900123"),
+        "mobile": text(40, "E.164, e.g. +447400123456"),
         "email_verified": flag("changing `email` clears it unless the same call sets it"),
         "mobile_verified": flag("changing `mobile` clears it unless the same call sets it"),
         "verification_required": flag("calls are refused until email and mobile are "

@@ -9,6 +9,9 @@ from orchestrator.cli.bans import bans
 from orchestrator.cli.billing import billing
 from orchestrator.cli.billing_check import check_command as billing_check
 from orchestrator.cli.calls import calls
+from orchestrator.cli.card_email import email as ratecards_email
+from orchestrator.cli.card_email import email_bulk as ratecards_email_bulk
+from orchestrator.cli.card_email import emails as ratecards_emails
 from orchestrator.cli.carriers import carriers
 from orchestrator.cli.cdr_collect import collect as cdr_collect
 from orchestrator.cli.cdr_collect import collector as cdr_collector
@@ -23,12 +26,15 @@ from orchestrator.cli.demo import demo
 from orchestrator.cli.explain import explain
 from orchestrator.cli.jobs import jobs
 from orchestrator.cli.media import media
+from orchestrator.cli.messages import messages
 from orchestrator.cli.nodes import nodes
 from orchestrator.cli.ratecards import ratecards
 from orchestrator.cli.routes import routes
+from orchestrator.cli.settings import settings as delivery_settings
 from orchestrator.cli.stack import stack
 from orchestrator.cli.switch import apply_, rollback, status
 from orchestrator.cli.users import users
+from orchestrator.cli.verify import verify as customer_verify
 from orchestrator.cli.web import web
 
 
@@ -55,8 +61,13 @@ billing.add_command(billing_check)
 billing.add_command(cdr_collector)
 customers.add_command(customer_balance)
 customers.add_command(customer_low_balance)
+customers.add_command(customer_verify)
 cli.add_command(jobs)
+cli.add_command(messages)
+cli.add_command(delivery_settings)
 cli.add_command(ratecards)
+for command in (ratecards_email, ratecards_emails, ratecards_email_bulk):
+    ratecards.add_command(command)
 cli.add_command(routes)
 cli.add_command(explain)
 cli.add_command(nodes)

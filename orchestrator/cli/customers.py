@@ -156,7 +156,7 @@ def show(customer: str, as_json: bool) -> None:
 @click.option("--channels", default=None, help="0 = unlimited.")
 @click.option("--cps", default=None, help="0 = unlimited.")
 @click.option("--email", default=None)
-@click.option("--mobile", default=None, help="E.164, e.g. +447700900123.")
+@click.option("--mobile", default=None, help="E.164, e.g. +447400123456.")
 @click.option("--website", default=None)
 @click.option("--paypal-email", default=None)
 @click.option("--address-line", "address_lines", multiple=True, help="Repeat per line.")

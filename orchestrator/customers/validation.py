@@ -15,6 +15,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
+import phonenumbers
+
 from orchestrator.codes import COUNTRIES, CURRENCIES
 from orchestrator.db.types import STATUSES
 from orchestrator.errors import ValidationFailed
@@ -164,13 +166,28 @@ def email(value: Any) -> str:
     return str(value)
 
 
+MOBILE_EXAMPLE = "+447400123456"
+
+
 def mobile(value: Any) -> str:
+    """A mobile number in E.164 (``+`` country code and number; spaces, dashes, dots and
+    brackets are ignored), valid by the ``phonenumbers`` numbering plans; stored as
+    E.164, e.g. ``+44 7400 123-456`` -> ``+447400123456``."""
     value = text(32)(value)
     compact = re.sub(r"[\s().-]", "", value)
-    if compact and not E164.match(compact):
+    if not compact:
+        return ""
+    if not E164.match(compact):
         raise BadValue("must be an E.164 number: + then country code and number, "
-                       "7 to 15 digits, e.g. +447700900123")
-    return compact
+                       f"7 to 15 digits, e.g. {MOBILE_EXAMPLE}")
+    try:
+        number = phonenumbers.parse(compact, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise BadValue(f"{value} is not a valid phone number: check the country code and "
+                       f"the number of digits, e.g. {MOBILE_EXAMPLE}")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def country(value: Any) -> str:

@@ -28,7 +28,6 @@ from orchestrator.customers.validation import (
     Parser,
     choice,
     clean,
-    email,
     integer,
     text,
 )
@@ -124,6 +123,22 @@ def body_template(value: Any) -> str:
     return str(value)
 
 
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                      r"[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def sender_address(value: Any) -> str:
+    """``name@domain`` (a local domain such as ``localhost`` is fine) or
+    ``Display Name <name@domain>``."""
+    given = str(text(254, required=True)(value))
+    match = re.fullmatch(r'([^<>"]*|"[^"]*")\s*<([^<>\s]+)>', given)
+    address = match.group(2) if match else given
+    if not _ADDRESS.match(address):
+        raise BadValue("must be an email address like switch@example.com, or "
+                       "Name <switch@example.com>")
+    return given
+
+
 def secret(value: Any) -> str:
     if not isinstance(value, str):
         raise BadValue("must be text")
@@ -134,7 +149,7 @@ def secret(value: Any) -> str:
 
 SMTP_SPEC: dict[str, Parser] = {
     "host": hostname, "port": integer(1, 65535), "security": choice(SECURITY),
-    "username": text(254), "password": secret, "from_address": email,
+    "username": text(254), "password": secret, "from_address": sender_address,
     "timeout_seconds": integer(1, 300)}
 SMS_SPEC: dict[str, Parser] = {
     "preset": choice(SMS_PRESETS), "url": gateway_url, "method": choice(SMS_METHODS),

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.actor import Actor
 from orchestrator.errors import Conflict, NotFound, ValidationFailed
-from orchestrator.listing import Page, like_pattern
+from orchestrator.listing import ListQuery, Page, paginate
 from orchestrator.notify.models import CHANNELS, MESSAGE_STATUSES, PURPOSES, Message
 
 MAX_SUBJECT = 255
@@ -99,24 +99,28 @@ def retry(session: Session, actor: Actor, message_id: int) -> Message:
     return _queue(session, actor, message)
 
 
-def list_messages(session: Session, actor: Actor, *, q: str = "", channel: str = "",
-                  status: str = "", purpose: str = "", customer_id: int | None = None,
-                  page: int = 1, per_page: int = 50) -> Page[Message]:
-    """Newest first; ``q`` matches recipient, subject or text (case-insensitive)."""
+SORTABLE = {"id": Message.id, "created_at": Message.created_at, "status": Message.status,
+            "channel": Message.channel, "recipient": Message.recipient,
+            "purpose": Message.purpose, "attempts": Message.attempts,
+            "sent_at": Message.sent_at}
+
+
+def list_messages(session: Session, actor: Actor, query: ListQuery | None = None, *,
+                  channel: str = "", status: str = "", purpose: str = "",
+                  customer_id: int | None = None) -> Page[Message]:
+    """Newest first unless sorted otherwise; ``q`` matches recipient, subject or text
+    (case-insensitive); the filters are exact."""
     actor.require("read")
+    query = query or ListQuery(sort="-id")
+    errors: dict[str, list[str]] = {}
     for name, value, allowed in (("channel", channel, CHANNELS),
                                  ("status", status, MESSAGE_STATUSES),
                                  ("purpose", purpose, PURPOSES)):
         if value and value not in allowed:
-            raise ValidationFailed.one(name, f"must be one of: {', '.join(allowed)}")
-    if page < 1 or not 1 <= per_page <= 500:
-        raise ValidationFailed.one("page", "page >= 1 and per_page 1-500")
+            errors[name] = [f"must be one of: {', '.join(allowed)}"]
+    if errors:
+        raise ValidationFailed(errors)
     stmt = select(Message)
-    if q:
-        like = like_pattern(q.lower())
-        stmt = stmt.where(or_(func.lower(Message.recipient).like(like, escape="\\"),
-                              func.lower(Message.subject).like(like, escape="\\"),
-                              func.lower(Message.body).like(like, escape="\\")))
     if channel:
         stmt = stmt.where(Message.channel == channel)
     if status:
@@ -125,7 +129,5 @@ def list_messages(session: Session, actor: Actor, *, q: str = "", channel: str =
         stmt = stmt.where(Message.purpose == purpose)
     if customer_id is not None:
         stmt = stmt.where(Message.customer_id == customer_id)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(session.scalars(stmt.order_by(Message.id.desc())
-                                .limit(per_page).offset((page - 1) * per_page)))
-    return Page(rows, int(total), page, per_page)
+    return paginate(session, stmt, query, [Message.recipient, Message.subject, Message.body],
+                    SORTABLE, "-id")

@@ -9,7 +9,7 @@ start of the gateway's answer.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -30,6 +30,12 @@ def render(template: str, values: dict[str, str], escape: str) -> str:
         piece = json.dumps(value)[1:-1] if escape == "json" else quote(value, safe="")
         out = out.replace("{" + name + "}", piece)
     return out
+
+
+def _where(url: str) -> str:
+    """scheme://host:port of a URL (the path may hold the number or the text)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def send(config: SmsConfig, to: str, text: str) -> str:
@@ -57,8 +63,14 @@ def send(config: SmsConfig, to: str, text: str) -> str:
         answer = requests.request(config.method, url, data=data.encode() if data else None,
                                   headers=headers, auth=auth,
                                   timeout=config.timeout_seconds)
+    except requests.Timeout as exc:
+        raise SmsError(f"no answer from the gateway {_where(url)} within "
+                       f"{config.timeout_seconds} s") from exc
+    except requests.ConnectionError as exc:
+        reason = "connection refused" if "refused" in str(exc).lower() else str(exc)
+        raise SmsError(f"gateway {_where(url)} not reached: {reason}") from exc
     except requests.RequestException as exc:
-        raise SmsError(f"gateway not reached: {exc}") from exc
+        raise SmsError(f"gateway {_where(url)} not reached: {exc}") from exc
     excerpt = answer.text[:MAX_ANSWER]
     if not 200 <= answer.status_code < 300:
         raise SmsError(f"gateway answered HTTP {answer.status_code}: {excerpt}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import smtplib
+import logging
 from datetime import timedelta
 from typing import Any
 
 # The credit push job lives with the credit code; importing it here registers it in
 # the worker, which loads every ``orchestrator.<domain>.tasks`` module.
+from orchestrator import secrets
 from orchestrator.billing import credit  # noqa: F401
 from orchestrator.db.types import utcnow
 from orchestrator.errors import ServiceError
@@ -15,9 +16,11 @@ from orchestrator.jobs.queue import JobContext, RetryLater, job_task
 from orchestrator.notify import attachments, config, sms, smtp
 from orchestrator.notify.models import Message
 
+logger = logging.getLogger(__name__)
+
 # What a failed attempt raises: retried (a server down, a gateway error). Anything
 # else (a bug) fails the job at once, and the message says so.
-DELIVERY_ERRORS = (smtplib.SMTPException, OSError, sms.SmsError)
+DELIVERY_ERRORS = (smtp.SmtpError, sms.SmsError, OSError)
 
 
 class DeliveryFailed(ServiceError):
@@ -40,13 +43,23 @@ def _attempt(ctx: JobContext, message_id: int) -> tuple[str, str, str]:
         if message.status == "sent":
             return channel, recipient, ""
         if channel == "email":
-            attachment = (attachments.resolve(session, message.attachment)
-                          if message.attachment else None)
-            smtp_config = config.smtp_config(session, ctx.settings)
+            try:
+                attachment = (attachments.resolve(session, message.attachment)
+                              if message.attachment else None)
+            except Exception as exc:  # reported on the message, not retried
+                name = (message.attachment or {}).get("filename") or "the attachment"
+                return channel, recipient, f"!{name} could not be made: {exc}"
+            try:
+                smtp_config = config.smtp_config(session, ctx.settings)
+            except secrets.SecretKeyError as exc:
+                return channel, recipient, f"!{exc}"
             email = smtp.build_message(smtp_config, recipient, message.subject,
                                        message.body, attachment)
         else:
-            sms_config = config.sms_config(session)
+            try:
+                sms_config = config.sms_config(session)
+            except secrets.SecretKeyError as exc:
+                return channel, recipient, f"!{exc}"
             text = message.body
     ctx.report(10, f"sending {channel} to {recipient}")
     try:
@@ -65,7 +78,13 @@ def _attempt(ctx: JobContext, message_id: int) -> tuple[str, str, str]:
 def deliver_job(ctx: JobContext) -> dict[str, Any]:
     """params: ``message_id``. One attempt per run; a failure schedules the next."""
     message_id = int(ctx.params["message_id"])
-    channel, recipient, error = _attempt(ctx, message_id)
+    try:
+        channel, recipient, error = _attempt(ctx, message_id)
+    except DeliveryFailed:
+        raise
+    except Exception as exc:  # a bug: the message says so instead of staying queued
+        logger.exception("message %s: delivery attempt failed unexpectedly", message_id)
+        channel, recipient, error = "message", str(message_id), f"!{type(exc).__name__}: {exc}"
     final = error.startswith("!")
     error = error.lstrip("!")
     with ctx.sessions.begin() as session:

@@ -16,7 +16,7 @@ from orchestrator.actor import Actor
 from orchestrator.audit import service as audit
 from orchestrator.errors import ServiceError, ValidationFailed
 from orchestrator.jobs.queue import JobContext, RunContext, job_task, register_periodic
-from orchestrator.ratecards import exchange, imports, revisions
+from orchestrator.ratecards import card_email_bulk, exchange, imports, revisions
 from orchestrator.ratecards.build_engine import CardOptions, ParentInput, build_card
 from orchestrator.ratecards.deck.errors import DeckError
 from orchestrator.ratecards.deck.mapping import Mapping
@@ -200,6 +200,13 @@ def build_cards(ctx: JobContext) -> dict[str, Any]:
     if failed and not built:
         raise ValidationFailed({"card_ids": [f"{f['card_id']}: {f['error']}" for f in failed]})
     return {"built": built, "failed": failed}
+
+
+@job_task("ratecards.email_bulk")
+def email_bulk(ctx: JobContext) -> dict[str, Any]:
+    """Email each customer the cards of its routes (``card_email_bulk``); importing
+    that module also registers the ``rate_card`` attachment of the delivery job."""
+    return card_email_bulk.run_bulk(ctx, imports.actor_from(ctx.params))
 
 
 def activate_due_revisions(ctx: RunContext) -> None:

@@ -52,7 +52,7 @@ def test_create_and_read_back(api: Api) -> None:
                            website="https://acme.example", portal_access=True,
                            address_lines=["1 High Street", "  Floor 2 "], city="Leeds",
                            postcode="LS1 1AA", country="gb", email="ops@acme.example",
-                           mobile="+44 7700 900123", email_verified=True,
+                           mobile="+44 7400 123456", email_verified=True,
                            verification_required=True)
     assert isinstance(created["id"], int)
     assert created["name"] == "Acme Retail" and created["currency"] == "USD"
@@ -60,7 +60,7 @@ def test_create_and_read_back(api: Api) -> None:
     assert created["tax_percent"] == "20.5" and created["debit_limit"] == "50.00"
     assert (created["channels"], created["cps"]) == (30, 5)
     assert created["address_lines"] == ["1 High Street", "Floor 2"]
-    assert created["mobile"] == "+447700900123" and created["email_verified"] is True
+    assert created["mobile"] == "+447400123456" and created["email_verified"] is True
     assert created["mobile_verified"] is False and created["verification_required"] is True
     assert created["balance"] == "0.00" and created["credit_available"] == "50.00"
     assert created["created_at"].endswith("+00:00")

@@ -7,6 +7,8 @@ functions the REST API and the CLI call.
 """
 
 from webui.customer_cards import detail, drafts, forms, listing, revisions, rules, upload
+from webui.customer_cards import email as card_email
 from webui.customer_cards.common import bp
 
-__all__ = ["bp", "detail", "drafts", "forms", "listing", "revisions", "rules", "upload"]
+__all__ = ["bp", "card_email", "detail", "drafts", "forms", "listing", "revisions", "rules",
+           "upload"]

@@ -63,7 +63,7 @@ EXAMPLE_ROW: dict[str, str] = {
     "paypal_email": "billing@example.com", "website": "https://example.com",
     "portal_access": "no", "address_lines": "1 Example Street", "city": "London",
     "postcode": "EC1A 1AA", "country": "GB", "email": "noc@example.com",
-    "mobile": "+447700900123", "email_verified": "no", "mobile_verified": "no",
+    "mobile": "+447400123456", "email_verified": "no", "mobile_verified": "no",
     "verification_required": "no",
     "pass_headers": "Diversion; Remote-Party-ID", "pai": "accept",
     "low_balance_threshold": "10",

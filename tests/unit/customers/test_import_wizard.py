@@ -225,7 +225,7 @@ def test_template_has_every_field_and_imports_as_guessed(wizard: Wizard) -> None
     preview = client.post("/customers/import/columns", follow_redirects=True, data={
         "csrf_token": token_of(html)} | {f"map-{i}": f for i, f in enumerate(header)})
     assert preview.status_code == 200, preview.text
-    assert "Example Telecom Ltd" in preview.text and "+447700900123" in preview.text
+    assert "Example Telecom Ltd" in preview.text and "+447400123456" in preview.text
 
 
 def test_an_upload_older_than_an_hour_is_gone(wizard: Wizard) -> None:

@@ -81,12 +81,12 @@ def test_bad_update_changes_nothing(session: Session, make_customer: Any) -> Non
 
 def test_changing_email_clears_its_verification(session: Session, make_customer: Any) -> None:
     customer = make_customer("Acme", email="a@acme.example", email_verified=True,
-                             mobile="+447700900123", mobile_verified=True)
+                             mobile="+447400123456", mobile_verified=True)
     service.update_customer(session, OPERATOR, customer.id, {"email": "b@acme.example"})
     assert not customer.email_verified
     assert customer.mobile_verified
     service.update_customer(session, OPERATOR, customer.id,
-                            {"mobile": "+447700900124", "mobile_verified": True})
+                            {"mobile": "+447400123457", "mobile_verified": True})
     assert customer.mobile_verified
 
 

@@ -93,14 +93,14 @@ def test_name_and_currency_required(session: Session) -> None:
 def test_values_are_normalised(session: Session) -> None:
     customer = service.create_customer(session, OPERATOR, {
         "name": "  Acme Telecom  ", "currency": "eur", "country": "de",
-        "mobile": "+44 7700 900-123", "tax_percent": "19.5", "debit_limit": "-250.125",
+        "mobile": "+44 7400 123-456", "tax_percent": "19.5", "debit_limit": "-250.125",
         "channels": "30", "cps": 5, "portal_access": "yes",
         "address_lines": "1 Main St\n\n  Floor 2 ", "website": "https://acme.example/x",
         "email": "ops@acme.example"})
     assert customer.name == "Acme Telecom"
     assert customer.currency == "EUR"
     assert customer.country == "DE"
-    assert customer.mobile == "+447700900123"
+    assert customer.mobile == "+447400123456"
     assert customer.tax_percent == Decimal("19.5")
     assert customer.debit_limit == Decimal("-250.125")
     assert isinstance(customer.debit_limit, Decimal)
