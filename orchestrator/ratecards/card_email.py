@@ -30,6 +30,7 @@ from orchestrator.notify.outbox import queue_email
 from orchestrator.ratecards import customer_cards, revisions
 from orchestrator.ratecards.card_email_summary import (
     Summary,
+    SummaryCache,
     body,
     display_name,
     subject,
@@ -140,8 +141,9 @@ def preview(session: Session, actor: Actor, card_id: int, address: str,
 
 def _send_one(session: Session, actor: Actor, card: CustomerCard, revision: RateRevision,
               address: str, fmt: str, customer_id: int | None,
-              greeting: str) -> tuple[CardEmail, Summary]:
-    summary = summarize(session, card, revision, last_sent(session, card.id, address))
+              greeting: str, cache: SummaryCache) -> tuple[CardEmail, Summary]:
+    summary = summarize(session, card, revision, last_sent(session, card.id, address),
+                        cache)
     if customer_id is None:
         customer = customer_of(session, address)
         if customer is not None:
@@ -160,14 +162,16 @@ def _send_one(session: Session, actor: Actor, card: CustomerCard, revision: Rate
 
 
 def email_card(session: Session, actor: Actor, card_id: int, addresses: Any, fmt: Any, *,
-               customer_id: int | None = None, greeting: str = "") -> list[CardEmail]:
+               customer_id: int | None = None, greeting: str = "",
+               cache: SummaryCache | None = None) -> list[CardEmail]:
     """Queue the card's active revision to each address (1-20) as ``fmt`` (csv|xlsx),
     each with its own change summary; returns the ``card_emails`` rows (flushed). An
     address that is the email of exactly one customer is greeted by that customer's
     name and its message is filed under that customer.
 
     All or nothing: every input is checked before anything is queued, and the emails
-    go out only when the caller's transaction commits.
+    go out only when the caller's transaction commits. ``cache``: share the change
+    summaries between calls (bulk sends).
     """
     actor.require("write")
     errors: dict[str, list[str]] = {}
@@ -184,8 +188,9 @@ def email_card(session: Session, actor: Actor, card_id: int, addresses: Any, fmt
     if errors:
         raise ValidationFailed(errors)
     revision = sendable_revision(session, card)
+    shared: SummaryCache = cache if cache is not None else {}
     rows = [_send_one(session, actor, card, revision, address, fmt, customer_id,
-                      greeting)[0] for address in cleaned]
+                      greeting, shared)[0] for address in cleaned]
     audit.record(session, actor, "email", "customer_card", card.id,
                  f"rate card {card.name} revision {revision.number} emailed ({fmt}) to "
                  f"{', '.join(cleaned)}"[:255],

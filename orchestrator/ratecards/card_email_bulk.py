@@ -20,6 +20,7 @@ from orchestrator.errors import NotFound, ServiceError, ValidationFailed
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.queue import JobContext
 from orchestrator.ratecards.card_email import card_email_to_dict, clean_format, email_card
+from orchestrator.ratecards.card_email_summary import SummaryCache
 from orchestrator.ratecards.models import CustomerCard
 from orchestrator.routing.models import IngressRoute
 
@@ -123,6 +124,7 @@ def run_bulk(ctx: JobContext, actor: Actor) -> dict[str, Any]:
             select(CustomerCard.id, CustomerCard.name))}
     sent: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
+    summaries: SummaryCache = {}  # customers on the same card and last copy share one
     total = max(1, len(recipients))
     for n, recipient in enumerate(recipients):
         ctx.report(100 * n / total, f"customer {n + 1} of {len(recipients)}: "
@@ -137,7 +139,7 @@ def run_bulk(ctx: JobContext, actor: Actor) -> dict[str, Any]:
                 with ctx.sessions.begin() as session:
                     [row] = email_card(session, actor, card_id, [recipient.email], fmt,
                                        customer_id=recipient.customer_id,
-                                       greeting=recipient.name)
+                                       greeting=recipient.name, cache=summaries)
                     view = card_email_to_dict(row)
             except ServiceError as exc:
                 reason = ("; ".join(m for ms in exc.errors.values() for m in ms)

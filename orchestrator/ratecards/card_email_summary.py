@@ -133,10 +133,17 @@ def _effective_dates(session: Session, chain: list[RateRevision], old: RateRevis
     return out
 
 
+# The address-independent part of a summary, per (new revision id, old revision id):
+# sending one card to 20 addresses, or to every customer in bulk, computes it once.
+SummaryCache = dict[tuple[int, int], tuple[dict[str, int], list[ChangeLine]]]
+
+
 def summarize(session: Session, card: CustomerCard, revision: RateRevision,
-              previous: tuple[int | None, datetime] | None) -> Summary:
+              previous: tuple[int | None, datetime] | None,
+              cache: SummaryCache | None = None) -> Summary:
     """The summary of sending ``revision``; ``previous``: (revision id, sent at) of
-    the last card sent to the address, None if there was none."""
+    the last card sent to the address, None if there was none. ``cache``: reuse the
+    counts and lines already computed for the same pair of revisions."""
     summary = Summary(card_name=display_name(card), currency=card.currency,
                       precision=card.precision, revision_id=revision.id,
                       revision_number=revision.number, effective=effective_at(revision),
@@ -148,10 +155,13 @@ def summarize(session: Session, card: CustomerCard, revision: RateRevision,
     if old is None:
         summary.counts = dict.fromkeys(CHANGE_KINDS, 0) | {"new": revision.row_count}
         return summary
-    summary.counts = revisions.classify_changes(session, revision.id, old.id)
-    if summary.changed == 0:
+    key = (revision.id, old.id)
+    if cache is not None and key in cache:
+        counts, lines = cache[key]
+        summary.counts, summary.lines = dict(counts), list(lines)
         return summary
-    rows = _changed_lines(session, revision.id, old.id)
+    summary.counts = revisions.classify_changes(session, revision.id, old.id)
+    rows = _changed_lines(session, revision.id, old.id) if summary.changed else []
     dates = _effective_dates(session, _chain(session, card.id, old, revision), old,
                              [r["prefix"] for r in rows])
     # a closed prefix has no new rate (even when kept as blocked), a new one no old rate
@@ -160,6 +170,8 @@ def summarize(session: Session, card: CustomerCard, revision: RateRevision,
         old_rate=None if r["kind"] == "new" else r["old_rate"],
         new_rate=None if r["kind"] == "closed" else r["new_rate"],
         effective=dates.get(r["prefix"])) for r in rows]
+    if cache is not None:
+        cache[key] = (dict(summary.counts), list(summary.lines))
     return summary
 
 

@@ -161,6 +161,28 @@ def test_changes_over_several_revisions_get_the_date_each_went_live(world: World
     assert preview["filename"] == "Retail_Premium-20261116.csv"
 
 
+def test_one_send_to_addresses_with_different_last_copies(world: World) -> None:
+    """Summaries are computed once per pair of revisions and shared between addresses
+    (and bulk customers): each address must still get the changes since ITS copy."""
+    card_id, _ = _card(world)
+    _send(world, card_id, ["a@example.com", "b@example.com"])         # both get rev 1
+    with world.sessions.begin() as session:
+        card = session.get(card_email.CustomerCard, card_id)
+        assert card is not None
+        go_live(session, card, changed(BASE, p44="0.0200"), T2)
+    _send(world, card_id, ["c@example.com"])                          # c gets rev 2
+    with world.sessions.begin() as session:
+        card = session.get(card_email.CustomerCard, card_id)
+        assert card is not None
+        go_live(session, card, changed(BASE, p44="0.0200", p33="0.0100"), T3)
+    _send(world, card_id, ["a@example.com", "c@example.com", "b@example.com"])
+    by_to = {m["To"]: body_text(m) for m in world.inbox.wait(6)[3:]}
+    for since_first in ("a@example.com", "b@example.com"):   # rev 1 -> 3: 44 up, 33 down
+        assert "increased: 1, decreased: 1" in by_to[since_first], since_first
+    assert "increased: 0, decreased: 1" in by_to["c@example.com"]  # rev 2 -> 3: 33 only
+    assert "(revision 2):" in by_to["c@example.com"]
+
+
 def test_an_unchanged_card_says_so(world: World) -> None:
     card_id, _ = _card(world)
     _send(world, card_id, ["a@example.com"])
