@@ -50,6 +50,7 @@ from orchestrator.settings import Settings
 
 ADMIN = Actor(None, "bench", "admin")
 T1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+TWENTY = [f"copy{n}@bench.example" for n in range(20)]
 
 
 def calibration_ms() -> float:
@@ -154,9 +155,10 @@ def main() -> None:
                 revisions.store_changes(session, revision)
                 revisions.activate(session, ADMIN, card, revision.id, now=at)
                 if number == 0:
-                    session.add(CardEmail(customer_card_id=card.id, revision_id=revision.id,
-                                          address="sent@bench.example", format="csv",
-                                          created_at=at))
+                    for address in ["sent@bench.example", *TWENTY]:
+                        session.add(CardEmail(customer_card_id=card.id,
+                                              revision_id=revision.id, address=address,
+                                              format="csv", created_at=at))
                     session.flush()
             card_id, new = card.id, revision
             print(f"setup: revision 1 {first.height:,} prefixes, revision 2 "
@@ -189,6 +191,14 @@ def main() -> None:
                     nested.rollback()
 
             timed("email_card to one address (queued, rolled back)", args.repeat, send)
+
+            def send_twenty() -> None:
+                with session.begin_nested() as nested:
+                    card_email.email_card(session, ADMIN, card_id, TWENTY, "csv")
+                    nested.rollback()
+
+            timed("email_card to 20 addresses with the same last copy", args.repeat,
+                  send_twenty)
             for fmt in ("csv", "xlsx"):
                 spec = {"kind": "rate_card", "revision_id": active.id, "format": fmt,
                         "filename": f"bench.{fmt}"}
