@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -36,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from ratecards_io import calibration_ms, machine
 
 import orchestrator.models  # noqa: F401  (every table's mapper)
 from orchestrator.actor import Actor
@@ -51,32 +50,6 @@ from orchestrator.settings import Settings
 ADMIN = Actor(None, "bench", "admin")
 T1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TWENTY = [f"copy{n}@bench.example" for n in range(20)]
-
-
-def calibration_ms() -> float:
-    """Best of 5 of a fixed pure-Python loop (see bench/ratecards_io.py)."""
-    best = float("inf")
-    for _ in range(5):
-        mark = time.perf_counter()
-        sum(range(10**6))
-        best = min(best, time.perf_counter() - mark)
-    return best * 1000
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.node()} | {cpu} | {os.cpu_count()} CPUs | {platform.system()} "
-            f"{platform.release()} | Python {platform.python_version()} | polars "
-            f"{pl.__version__} | SQLite {sqlite3.sqlite_version} | load average at start "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} | CPU calibration "
-            f"sum(range(10**6)) = {calibration_ms():.0f} ms")
 
 
 def decks(prefixes: int, share: float, seed: int = 8) -> tuple[pl.DataFrame, pl.DataFrame]:
