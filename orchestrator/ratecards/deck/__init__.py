@@ -11,8 +11,9 @@ from orchestrator.ratecards.deck.mapping import (
     resolve,
     suggest_mapping,
 )
-from orchestrator.ratecards.deck.reader import RawTable, read_deck
+from orchestrator.ratecards.deck.reader import read_deck
 from orchestrator.ratecards.deck.store import page_rates, read_rates, write_rates
+from orchestrator.ratecards.deck.table import RawTable
 from orchestrator.ratecards.deck.validate import (
     CANONICAL_SCHEMA,
     ValidationResult,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from orchestrator.ratecards.deck.errors import RowError
-from orchestrator.ratecards.deck.reader import RawTable
+from orchestrator.ratecards.deck.table import RawTable
 
 FIELDS = ("prefix", "name", "rate", "inter", "intra", "mcd", "pulse", "connect_fee",
           "status")

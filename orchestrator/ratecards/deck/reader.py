@@ -12,9 +12,8 @@ Formats:
   64 KiB; delimiter sniffed among ``, ; TAB |`` on the first 64 KiB. Quotes are
   honoured, CRLF and a BOM are fine. A blank line stays an (empty) row so that row
   numbers remain those of the file.
-* XLSX (and legacy XLS): fastexcel (calamine), first sheet unless one is chosen.
-  Leading empty rows/columns are skipped by calamine; ``row_offset`` /
-  ``column_offset`` put the sheet's own row and column numbers back.
+* XLSX (and legacy XLS): fastexcel (calamine), first sheet unless one is chosen
+  (``xlsx_reader.py``).
 * Open Rate Card JSON (https://github.com/connexcs/open-rate-card, schema 1.0.0): one
   card of ``cards`` (``sheet`` chooses it by key; default: the first card with
   ``rates``). Row 1 is the card's ``fields`` names, row ``k + 2`` is ``rates[k]``.
@@ -29,15 +28,15 @@ import csv
 import io
 import json
 import re
-import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
 
 from orchestrator.ratecards.deck.errors import DeckError
+from orchestrator.ratecards.deck.table import RawTable
+from orchestrator.ratecards.deck.xlsx_reader import OLE_MAGIC, ZIP_MAGIC, read_spreadsheet
 
 FORMATS = ("auto", "csv", "xlsx", "orc")
 DELIMITERS = (",", ";", "\t", "|")
@@ -50,58 +49,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class RawTable:
-    """A deck as read: strings only, plus what was detected.
-
-    The file's row number (1-based, as a spreadsheet or editor shows it) of frame row
-    ``i`` is ``i + 1 + row_offset``; its column number of frame column ``j`` is
-    ``j + 1 + column_offset``.
-    """
-
-    frame: pl.DataFrame
-    format: str  # csv | xlsx | orc
-    encoding: str | None = None
-    delimiter: str | None = None
-    sheet: str | None = None
-    sheets: tuple[str, ...] = ()
-    row_offset: int = 0
-    column_offset: int = 0
-    currency: str | None = None
-    # Field defaults the file itself declares (Open Rate Card ``rate`` object):
-    # field name -> text, used by validation when that field is not mapped.
-    defaults: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def height(self) -> int:
-        return self.frame.height
-
-    @property
-    def width(self) -> int:
-        return self.frame.width
-
-    def row_number(self, index: int) -> int:
-        return index + 1 + self.row_offset
-
-    def column_label(self, index: int) -> str:
-        return f"column {index + 1 + self.column_offset}"
-
-    def cells(self, row: int) -> list[str]:
-        """The cells of the file's row number ``row`` ("" for empty), [] if none."""
-        index = row - 1 - self.row_offset
-        if index < 0 or index >= self.frame.height:
-            return []
-        return ["" if v is None else str(v) for v in self.frame.row(index)]
-
-    def preview(self, rows: int = 20) -> list[tuple[int, list[str]]]:
-        """The first ``rows`` rows as (file row number, cells) for the wizard."""
-        return [(self.row_number(i), ["" if v is None else str(v) for v in values])
-                for i, values in enumerate(self.frame.head(rows).iter_rows())]
 
 
 def read_deck(data: bytes, *, format: str = "auto", encoding: str | None = None,
@@ -115,7 +63,7 @@ def read_deck(data: bytes, *, format: str = "auto", encoding: str | None = None,
     if format == "auto":
         format = detect_format(data)
     if format == "xlsx":
-        return _read_spreadsheet(data, sheet)
+        return read_spreadsheet(data, sheet)
     if format == "orc":
         return _read_orc(data, encoding, sheet)
     return _read_csv(data, encoding, delimiter)
@@ -124,7 +72,7 @@ def read_deck(data: bytes, *, format: str = "auto", encoding: str | None = None,
 def detect_format(data: bytes) -> str:
     """``xlsx`` for a zip or OLE (xls) container, ``orc`` for a JSON object, else
     ``csv``."""
-    if data.startswith(_ZIP_MAGIC) or data.startswith(_OLE_MAGIC):
+    if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
         return "xlsx"
     head = data[:SNIFF_BYTES]
     for bom, name in _BOMS:
@@ -237,91 +185,6 @@ def _read_csv(data: bytes, encoding: str | None, delimiter: str | None) -> RawTa
 
 
 # ---------------------------------------------------------------- spreadsheets
-
-def _read_spreadsheet(data: bytes, sheet: str | int | None) -> RawTable:
-    import fastexcel
-
-    try:
-        reader = fastexcel.read_excel(data)
-        names = tuple(reader.sheet_names)
-    except Exception as exc:  # calamine raises its own types
-        raise DeckError(f"The file is not a readable XLSX/XLS workbook ({exc}).") from None
-    if not names:
-        raise DeckError("The workbook has no sheets.")
-    if sheet is None:
-        index = 0
-    elif isinstance(sheet, int):
-        index = sheet
-    elif sheet in names:
-        index = names.index(sheet)
-    else:
-        raise DeckError(f"The workbook has no sheet {sheet!r} (sheets: {', '.join(names)}).")
-    if not 0 <= index < len(names):
-        raise DeckError(f"The workbook has no sheet number {index + 1}.")
-    try:
-        frame = reader.load_sheet(index, header_row=None, dtypes="string").to_polars()
-    except Exception as exc:
-        raise DeckError(f"Sheet {names[index]!r} cannot be read ({exc}).") from None
-    if frame.width == 0 or frame.height == 0:
-        raise DeckError(f"Sheet {names[index]!r} is empty.")
-    frame = frame.cast(pl.String)
-    frame.columns = [f"column_{i}" for i in range(1, frame.width + 1)]
-    row_offset, column_offset = (_xlsx_origin(data, index) if data.startswith(_ZIP_MAGIC)
-                                 else (0, 0))
-    return RawTable(frame=frame, format="xlsx", sheet=names[index], sheets=names,
-                    row_offset=row_offset, column_offset=column_offset)
-
-
-_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
-_CELL = re.compile(r"<c\b([^>]*?)(/?)>")
-_CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for char in letters:
-        number = number * 26 + ord(char) - 64
-    return number
-
-
-def _xlsx_origin(data: bytes, index: int) -> tuple[int, int]:
-    """(rows, columns) calamine skipped before the first cell with a value: the
-    sheet's first rows are read from its XML (best effort; (0, 0) when unsure)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
-            rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-            tags = re.findall(r"<(?:\w+:)?sheet\b[^>]*>", workbook)
-            attrs = dict(_ATTR.findall(tags[index]))
-            rid = next(v for k, v in attrs.items() if k.endswith(":id"))
-            target = ""
-            for tag in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
-                rel = dict(_ATTR.findall(tag))
-                if rel.get("Id") == rid:
-                    target = rel.get("Target", "")
-            path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            with archive.open(path) as member:
-                head = member.read(1 << 20).decode("utf-8", "replace")
-    except Exception:
-        return 0, 0
-    first_row, first_col = 0, 0
-    for match in _CELL.finditer(head):
-        if match.group(2):  # self-closing: no value
-            continue
-        end = head.find("</c>", match.end())
-        body = head[match.end():end if end >= 0 else None]
-        if "<v>" not in body and "<is>" not in body and "<v " not in body:
-            continue
-        ref = _CELL_REF.match(dict(_ATTR.findall(match.group(1))).get("r", ""))
-        if ref is None:
-            return 0, 0
-        col, row = _column_number(ref.group(1)), int(ref.group(2))
-        first_row = first_row or row
-        first_col = col if not first_col else min(first_col, col)
-    if not first_row:
-        return 0, 0
-    return first_row - 1, first_col - 1
-
 
 # ---------------------------------------------------------------- Open Rate Card
 

@@ -28,7 +28,7 @@ import polars as pl
 
 from orchestrator.ratecards.deck.errors import RowError
 from orchestrator.ratecards.deck.mapping import FIELDS, Mapping, resolve
-from orchestrator.ratecards.deck.reader import RawTable
+from orchestrator.ratecards.deck.table import RawTable
 from orchestrator.ratecards.money import DECIMALS, SCALE
 
 MAX_ERRORS = 1000
