@@ -7,6 +7,7 @@ and copied for each test, so every test starts from the same state quickly.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,16 @@ class Api:
         if username not in self._headers:
             self._headers[username] = {"Authorization": f"Bearer {self.token(username)}"}
         return self._headers[username]
+
+    def wait_job(self, job_id: int, timeout: float = 30) -> dict[str, Any]:
+        """The job as the API shows it once done or failed (or at the timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job: dict[str, Any] = self.client.get(f"/api/v1/jobs/{job_id}",
+                                                  headers=self.auth("vera")).get_json()
+            if job["state"] in ("done", "failed") or time.monotonic() > deadline:
+                return job
+            time.sleep(0.05)
 
     def user_id(self, username: str) -> int:
         with self.sessions() as session:

@@ -61,16 +61,6 @@ def _card(api: Api, name: str = "Retail") -> tuple[int, int]:
         return card.id, go_live(session, card, BASE, T1).id
 
 
-def _wait_job(api: Api, job_id: int, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = api.client.get(f"/api/v1/jobs/{job_id}",
-                                             headers=api.auth("vera")).get_json()
-        if job["state"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
-
-
 def _counts(api: Api) -> tuple[int, int]:
     with api.sessions() as session:
         return (session.scalar(select(func.count()).select_from(CardEmail)) or 0,
@@ -184,7 +174,7 @@ def test_bulk_sends_each_customer_the_cards_of_its_routes(mail_api: tuple[Api, I
     answer = api.client.post("/api/v1/customer-cards/email-bulk", headers=api.auth("oscar"),
                              json={"format": "xlsx"})
     assert answer.status_code == 202, answer.get_json()
-    job = _wait_job(api, answer.get_json()["id"])
+    job = api.wait_job(answer.get_json()["id"])
     assert job["state"] == "done", job
     sent = sorted((s["customer"], s["card"], s["address"]) for s in job["result"]["sent"])
     assert sent == [("Acme", "Premium", "noc@acme.example"),
@@ -215,7 +205,7 @@ def test_bulk_sends_each_customer_the_cards_of_its_routes(mail_api: tuple[Api, I
     named = api.client.post("/api/v1/customer-cards/email-bulk", headers=api.auth(),
                             json={"format": "csv", "customer_ids": [asleep, quiet]})
     assert named.status_code == 202, named.get_json()
-    result = _wait_job(api, named.get_json()["id"])["result"]
+    result = api.wait_job(named.get_json()["id"])["result"]
     assert [(s["customer"], s["card"]) for s in result["sent"]] == [("Asleep", "Retail")]
     assert [(s["customer"], s["reason"]) for s in result["skipped"]] == [
         ("Quiet", "no email address")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,16 +23,6 @@ def jobs_api(api: Api) -> Iterator[Api]:
     with running_consumer(queue):
         yield api
     jobqueue.reset()
-
-
-def _wait(api: Api, job_id: int, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = api.client.get(f"/api/v1/jobs/{job_id}",
-                                             headers=api.auth("vera")).get_json()
-        if job["state"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
 
 
 def _card(api: Api, name: str = "Acme") -> int:
@@ -62,7 +51,7 @@ def test_upload_answers_a_job_that_imports_the_deck(jobs_api: Api) -> None:
     card_id = _card(jobs_api)
     response = _upload(jobs_api, card_id, DECK, activate="true")
     assert response.status_code == 202, response.get_json()
-    job = _wait(jobs_api, response.get_json()["id"])
+    job = jobs_api.wait_job(response.get_json()["id"])
     assert job["state"] == "done", job
     assert job["result"]["rows"] == 2 and job["result"]["state"] == "active"
     exported = jobs_api.client.get(f"/api/v1/provider-cards/{card_id}/export?format=csv",
@@ -78,7 +67,7 @@ def test_bad_rows_fail_the_job_with_row_and_column(jobs_api: Api) -> None:
     card_id = _card(jobs_api)
     response = _upload(jobs_api, card_id, DECK + b"44,Dup,0.02\n9x,Bad,-1\n")
     assert response.status_code == 202
-    job = _wait(jobs_api, response.get_json()["id"])
+    job = jobs_api.wait_job(response.get_json()["id"])
     assert job["state"] == "failed"
     places = [e["field"] for e in job["errors"]]
     assert any(p.startswith("row 5, Code") for p in places), places
@@ -103,7 +92,7 @@ def test_upload_refuses_bad_requests_before_queuing(jobs_api: Api) -> None:
 
 def test_build_answers_a_job_and_the_routing_lookup_sees_it(jobs_api: Api) -> None:
     card_id = _card(jobs_api)
-    assert _wait(jobs_api, _upload(jobs_api, card_id, DECK, activate="true")
+    assert jobs_api.wait_job(_upload(jobs_api, card_id, DECK, activate="true")
                  .get_json()["id"])["state"] == "done"
     created = jobs_api.client.post("/api/v1/customer-cards", json={
         "name": "Retail", "currency": "USD", "parents": [{"provider_card_id": card_id}]},
@@ -117,7 +106,7 @@ def test_build_answers_a_job_and_the_routing_lookup_sees_it(jobs_api: Api) -> No
     started = jobs_api.client.post(f"/api/v1/customer-cards/{customer_id}/build",
                                    json={"activate": True}, headers=jobs_api.auth())
     assert started.status_code == 202, started.get_json()
-    job = _wait(jobs_api, started.get_json()["id"])
+    job = jobs_api.wait_job(started.get_json()["id"])
     assert job["state"] == "done", job
     routing = jobs_api.client.get(f"/api/v1/customer-cards/{customer_id}/routing?prefix="
                                   "442071234567", headers=jobs_api.auth("vera"))

@@ -3,7 +3,6 @@ again and moves the balances by the difference; bad input is refused and queues 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -34,16 +33,6 @@ def jobs_api(api: Api) -> Iterator[Api]:
     jobqueue.reset()
 
 
-def _wait(api: Api, job_id: int, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = api.client.get(f"/api/v1/jobs/{job_id}",
-                                             headers=api.auth("vera")).get_json()
-        if job["state"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
-
-
 def _world(api: Api) -> tuple[int, int, list[int]]:
     """Two EUR customers (0.5 EUR per USD) with one-minute calls at 0.06 USD/min
     (0.03 EUR each): a at T0 and T0+1h, b at T0+1h; all rated."""
@@ -72,7 +61,7 @@ def test_rerate_a_period_as_a_job(jobs_api: Api) -> None:
         headers=jobs_api.auth("oscar"))
     assert answer.status_code == 202, answer.get_json()
     assert answer.get_json()["kind"] == "billing.rerate"
-    job = _wait(jobs_api, answer.get_json()["id"])
+    job = jobs_api.wait_job(answer.get_json()["id"])
     assert job["state"] == "done", job
     assert job["result"] == {"rated": 1, "waiting": 0, "customers": [a],
                              "deltas": {str(a): "0.03000000"}}
@@ -88,7 +77,7 @@ def test_rerate_one_customer(jobs_api: Api) -> None:
         "start": "2026-03-01T00:00:00", "end": "2026-03-02T00:00:00", "customer_id": b},
         headers=jobs_api.auth())
     assert answer.status_code == 202, answer.get_json()
-    job = _wait(jobs_api, answer.get_json()["id"])
+    job = jobs_api.wait_job(answer.get_json()["id"])
     assert job["state"] == "done" and job["result"]["customers"] == [b]
     assert _charges(jobs_api, ids) == [3_000_000, 3_000_000, 6_000_000]
 
