@@ -16,7 +16,7 @@ from tests.unit.ratecards.cards_support import ADMIN
 from tests.unit.switch import test_service
 from tests.unit.switch.test_service import model
 
-jobs_api, wait = ratecard_jobs.jobs_api, ratecard_jobs._wait
+jobs_api = ratecard_jobs.jobs_api
 switch_ok = test_service.switch_ok
 
 
@@ -102,14 +102,14 @@ def test_apply_twice_history_and_rollback_by_prefix(jobs_api: Api,
                                                     switch_ok: None) -> None:
     api = jobs_api
     owner, route_id = build(api)
-    first = wait(api, api.client.post("/api/v1/switch/apply",
+    first = api.wait_job(api.client.post("/api/v1/switch/apply",
                                       headers=api.auth()).get_json()["id"])
     assert first["state"] == "done", first["message"]
     assert status(api)["pending"]["pending"] is False
     with api.sessions.begin() as session:
         routes.update_route(session, ADMIN, owner, route_id, {"max_duration": 60})
     assert status(api)["pending"]["pending"] is True
-    second = wait(api, api.client.post("/api/v1/switch/apply",
+    second = api.wait_job(api.client.post("/api/v1/switch/apply",
                                        headers=api.auth()).get_json()["id"])
     assert second["state"] == "done", second["message"]
     a, b = first["result"]["version"], second["result"]["version"]
@@ -122,7 +122,7 @@ def test_apply_twice_history_and_rollback_by_prefix(jobs_api: Api,
                              headers=api.auth("oscar"))
     assert answer.status_code == 202, answer.get_json()
     assert answer.get_json()["params"]["version"] == a
-    back = wait(api, answer.get_json()["id"])
+    back = api.wait_job(answer.get_json()["id"])
     assert back["state"] == "done" and back["result"]["version"] == a
     after = status(api)
     assert after["nodes"][0]["version"] == a
